@@ -1,0 +1,1 @@
+"""Audio in and out: decoding, validation, resampling, and the synthetic corpus."""

@@ -1,0 +1,237 @@
+"""Typed, validated parameters: one dataclass per section of params.yaml.
+
+Every stage loads its section through `load_section`. An unknown key, a wrong type or an
+out-of-range value raises `ConfigError` naming the key and what was expected, before any
+work starts. Ranges live next to the field (`_f(default, lo=..., hi=...)`) so the rule and
+the default are read together.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A parameter is missing, unknown, of the wrong type or out of range."""
+
+
+def _f(default: Any, *, lo: float | None = None, hi: float | None = None,
+       lo_open: bool = False, hi_open: bool = False, doc: str = "") -> Any:
+    """A field with an optional numeric range (closed unless *_open)."""
+    meta = {"lo": lo, "hi": hi, "lo_open": lo_open, "hi_open": hi_open, "doc": doc}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+# ----------------------------------------------------------------------------- sections
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """`ingest`: where songs come from and how they are split."""
+
+    source: Literal["synth", "folder"] = "synth"
+    folder: str = ""                      # music folder when source == "folder"
+    songs: int = _f(600, lo=3)            # synth corpus size
+    seconds: float = _f(24.0, lo=2.0, hi=3600.0)   # synth song length
+    sample_rate: int = _f(22050, lo=8000, hi=192000)  # synth render rate
+    min_seconds: float = _f(4.0, lo=0.0)  # shorter files are skipped
+    split: list[float] = _f([0.7, 0.15, 0.15])  # train, val, test fractions
+    seed: int = _f(0, lo=0)
+
+    def check(self) -> None:
+        if self.source == "folder" and not self.folder:
+            raise ConfigError("data.folder: required when data.source is 'folder'")
+        if len(self.split) != 3 or any(not 0 <= x <= 1 for x in self.split) \
+                or abs(sum(self.split) - 1) > 1e-6 or self.split[0] <= 0:
+            raise ConfigError(f"data.split: expected three fractions [train, val, test] in [0, 1] "
+                              f"summing to 1 with train > 0, got {self.split}")
+
+
+@dataclass(frozen=True)
+class PrepareConfig:
+    """`prepare`: the 1482-d song vector."""
+
+    workers: int = _f(2, lo=1, hi=256)
+    min_bpm: float = _f(60.0, lo=20.0, hi=400.0)
+    max_bpm: float = _f(200.0, lo=20.0, hi=400.0)
+    analysis_rate: int = _f(11025, lo=4000, hi=48000)  # audio is decimated to about this rate
+
+    def check(self) -> None:
+        if self.min_bpm * 2 > self.max_bpm:
+            raise ConfigError(f"prepare.max_bpm: must be at least twice prepare.min_bpm "
+                              f"({self.min_bpm}) so every tempo has an octave to choose from, "
+                              f"got {self.max_bpm}")
+
+
+@dataclass(frozen=True)
+class TrainerConfig:
+    """Lightning Trainer settings shared by every training stage (scale-out lives here)."""
+
+    accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps"] = "auto"
+    devices: str = "auto"                 # "auto", a count ("2") or a list ("0,1")
+    num_nodes: int = _f(1, lo=1)
+    strategy: str = "auto"                # "auto", "ddp", "ddp_spawn", ...
+    precision: Literal["32-true", "16-mixed", "bf16-mixed", "64-true"] = "32-true"
+    deterministic: bool = True
+
+
+SECTIONS: dict[str, type] = {
+    "data": DataConfig,
+    "prepare": PrepareConfig,
+    "trainer": TrainerConfig,
+}
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
+    if origin is list:
+        return f"a list of {_type_name(typing.get_args(tp)[0])}"
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    return {int: "an integer", float: "a number", str: "a string", bool: "true or false",
+            type(None): "null"}.get(tp, getattr(tp, "__name__", str(tp)))
+
+
+def _coerce(key: str, value: Any, tp: Any) -> Any:
+    """Check `value` against annotation `tp`; returns the value (ints widened to floats)."""
+    origin = typing.get_origin(tp)
+    bad = ConfigError(f"{key}: expected {_type_name(tp)}, got {value!r} "
+                      f"({type(value).__name__})")
+    if origin is Literal:
+        if value not in typing.get_args(tp):
+            raise bad
+        return value
+    if origin in (typing.Union, types.UnionType):
+        for arm in typing.get_args(tp):
+            try:
+                return _coerce(key, value, arm)
+            except ConfigError:
+                continue
+        raise bad
+    if origin is list:
+        if not isinstance(value, list):
+            raise bad
+        (item,) = typing.get_args(tp)
+        return [_coerce(f"{key}[{i}]", v, item) for i, v in enumerate(value)]
+    if tp is type(None):
+        if value is not None:
+            raise bad
+        return None
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise bad
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad
+        value = float(value)
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ConfigError(f"{key}: expected a finite number, got {value}")
+        return value
+    if tp is str:
+        if not isinstance(value, str):
+            raise bad
+        return value
+    raise TypeError(f"unsupported annotation {tp!r} for {key}")
+
+
+def _check_range(key: str, value: Any, meta: typing.Mapping[str, Any]) -> None:
+    lo, hi = meta.get("lo"), meta.get("hi")
+    values = value if isinstance(value, list) else [value]
+    for v in values:
+        if not isinstance(v, (int, float)) or isinstance(v, bool):
+            continue
+        too_low = lo is not None and (v <= lo if meta["lo_open"] else v < lo)
+        too_high = hi is not None and (v >= hi if meta["hi_open"] else v > hi)
+        if too_low or too_high:
+            lo_s = "" if lo is None else f"{'>' if meta['lo_open'] else '>='} {lo}"
+            hi_s = "" if hi is None else f"{'<' if meta['hi_open'] else '<='} {hi}"
+            rule = " and ".join(s for s in (lo_s, hi_s) if s)
+            raise ConfigError(f"{key}: expected a value {rule}, got {v}")
+
+
+def build(cls: type, section: str, raw: Any) -> Any:
+    """Validate the mapping `raw` for `section` and build `cls` from it."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{section}: expected a mapping of keys, got {type(raw).__name__}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        raise ConfigError(f"{section}.{unknown[0]}: unknown key (known keys: "
+                          f"{', '.join(sorted(fields))})")
+    values = {}
+    for name, f in fields.items():
+        if name not in raw:
+            continue
+        key = f"{section}.{name}"
+        value = _coerce(key, raw[name], hints[name])
+        _check_range(key, value, f.metadata)
+        values[name] = value
+    obj = cls(**values)
+    if hasattr(obj, "check"):
+        obj.check()
+    return obj
+
+
+def read_params(path: str | Path = "params.yaml") -> dict[str, Any]:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read parameters ({e.strerror})") from e
+    try:
+        params = yaml.safe_load(text) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML ({e})") from e
+    if not isinstance(params, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections at the top level")
+    return params
+
+
+def load_section(section: str, path: str | Path = "params.yaml") -> Any:
+    """Load and validate one section of params.yaml."""
+    if section not in SECTIONS:
+        raise ConfigError(f"{section}: unknown section (known: {', '.join(SECTIONS)})")
+    return build(SECTIONS[section], section, read_params(path).get(section))
+
+
+def validate_all(path: str | Path = "params.yaml") -> dict[str, Any]:
+    """Load every section; unknown top-level sections are errors too."""
+    params = read_params(path)
+    unknown = sorted(set(params) - set(SECTIONS))
+    if unknown:
+        raise ConfigError(f"{unknown[0]}: unknown section (known: {', '.join(SECTIONS)})")
+    return {name: build(cls, name, params.get(name)) for name, cls in SECTIONS.items()}
+
+
+def as_dict(cfg: Any) -> dict[str, Any]:
+    return dataclasses.asdict(cfg)
+
+
+def params_hash(*cfgs: Any) -> str:
+    """Short, stable hash of resolved parameters (for tags and checkpoint names)."""
+    blob = json.dumps([as_dict(c) for c in cfgs], sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]

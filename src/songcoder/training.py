@@ -1,0 +1,87 @@
+"""One way to build a Lightning Trainer for every training stage.
+
+Scale-out (accelerator, devices, nodes, strategy, precision) comes from the `trainer`
+section, checkpoints go to a folder keyed by the stage's params hash so a rerun after a
+kill resumes only a run with the same parameters, and a non-finite loss stops training
+with a message naming the stage, epoch and step.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint, TQDMProgressBar
+
+from songcoder.config import TrainerConfig
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training produced a NaN or infinite loss."""
+
+
+class FiniteLossGuard(Callback):
+    """Stops at the first non-finite training loss; the last good checkpoint stays on disk."""
+
+    def __init__(self, stage: str):
+        self.stage = stage
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        loss = outputs["loss"] if isinstance(outputs, dict) else outputs
+        if loss is not None and not torch.isfinite(torch.as_tensor(loss)).all():
+            raise NonFiniteLossError(
+                f"{self.stage}: loss became {float(loss)} at epoch {trainer.current_epoch}, "
+                f"step {trainer.global_step}; stopped, last good checkpoint kept")
+
+
+def _devices(spec: str) -> Any:
+    if spec == "auto":
+        return "auto"
+    if "," in spec:
+        return [int(d) for d in spec.split(",") if d.strip()]
+    return int(spec)
+
+
+def show_progress() -> bool:
+    """Bars for people at a terminal; plain logs in CI and when piped."""
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+def make_trainer(cfg: TrainerConfig, *, stage: str, max_epochs: int, ckpt_dir: Path | None,
+                 logger: Any = None, **overrides: Any) -> L.Trainer:
+    """A Trainer for `stage`. `ckpt_dir=None` disables checkpointing (tests, benchmarks)."""
+    callbacks: list[Callback] = [FiniteLossGuard(stage)]
+    if ckpt_dir is not None:
+        callbacks.append(ModelCheckpoint(dirpath=ckpt_dir, save_last=True, save_top_k=0,
+                                         every_n_epochs=1, save_on_train_epoch_end=True))
+    progress = show_progress()
+    if progress:
+        callbacks.append(TQDMProgressBar(refresh_rate=10))
+    kwargs = dict(
+        accelerator=cfg.accelerator, devices=_devices(cfg.devices), num_nodes=cfg.num_nodes,
+        strategy=cfg.strategy, precision=cfg.precision, deterministic=cfg.deterministic,
+        max_epochs=max_epochs, logger=logger if logger is not None else False,
+        callbacks=callbacks, enable_checkpointing=ckpt_dir is not None,
+        enable_progress_bar=progress, enable_model_summary=False, log_every_n_steps=1,
+        num_sanity_val_steps=0,
+    )
+    kwargs.update(overrides)
+    return L.Trainer(**kwargs)
+
+
+def resume_path(ckpt_dir: Path | None) -> str | None:
+    """The checkpoint to resume from, if a killed run of the same params left one."""
+    if ckpt_dir is None:
+        return None
+    last = Path(ckpt_dir) / "last.ckpt"
+    return str(last) if last.exists() else None
+
+
+def finite_or_nan(x: Any) -> float:
+    x = float(x)
+    return x if math.isfinite(x) else float("nan")
