@@ -86,10 +86,83 @@ class TrainerConfig:
     deterministic: bool = True
 
 
+@dataclass(frozen=True)
+class SdaeConfig:
+    """`pretrain_1..3`, `finetune`: the stacked denoising autoencoder."""
+
+    layers: list[int] = _f([352, 84, 21], lo=1)
+    noise: float = _f(0.30, lo=0.0, hi=1.0, hi_open=True)   # masking fraction per input
+    activation: Literal["sigmoid", "tanh", "relu", "trelu"] = "sigmoid"
+    tied: bool = True
+    regularizer: Literal["none", "sparse", "rank_ordered"] = "none"
+    sparsity_target: float = _f(0.05, lo=0.0, hi=1.0, lo_open=True, hi_open=True)  # rho
+    sparsity_weight: float = _f(3.0, lo=0.0)      # beta
+    weight_decay: float = _f(1e-4, lo=0.0)        # lambda
+    optimizer: Literal["sgd", "momentum", "rmsprop", "adam", "adam_centered", "lbfgs"] = "adam"
+    lr: float = _f(1e-3, lo=0.0, lo_open=True)
+    momentum: float = _f(0.9, lo=0.0, hi=1.0, hi_open=True)
+    batch_size: int = _f(256, lo=1)
+    pretrain_epochs: int = _f(30, lo=1)
+    finetune_epochs: int = _f(50, lo=1)
+    finetune_lr: float = _f(1e-3, lo=0.0, lo_open=True)
+    seed: int = _f(0, lo=0)
+
+    def check(self) -> None:
+        if len(self.layers) < 1:
+            raise ConfigError("sdae.layers: expected at least one layer size")
+
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    """`evaluate`: baselines, masked recovery, retrieval, collapse flags."""
+
+    mask_fraction: float = _f(0.30, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+    k: int = _f(10, lo=1)                          # precision@k for retrieval
+    collapse_rel_error: float = _f(0.98, lo=0.0)   # at or above: decodes to the mean
+    seed: int = _f(0, lo=0)
+
+
+@dataclass(frozen=True)
+class RnnConfig:
+    """`train_rnn`: next-chunk audio model."""
+
+    sample_rate: int = _f(16000, lo=1000, hi=96000)
+    frame: int = _f(256, lo=8)                     # samples per step
+    cell: Literal["lstm", "gru"] = "lstm"
+    layers: int = _f(2, lo=1, hi=8)
+    hidden: int = _f(256, lo=4)
+    mlp_in: int = _f(0, lo=0)                      # hidden size of the input MLP; 0 = none
+    mlp_out: int = _f(0, lo=0)                     # hidden size of the output MLP; 0 = none
+    input_noise: float = _f(0.01, lo=0.0)          # std of noise added to inputs in training
+    batching: Literal["shifted", "random"] = "shifted"
+    tbptt_seconds: float = _f(2.0, lo=0.0, lo_open=True)
+    loss: Literal["time_mse", "spectral", "mulaw"] = "time_mse"
+    batch_size: int = _f(32, lo=1)
+    epochs: int = _f(20, lo=1)
+    steps_per_epoch: int = _f(50, lo=1)
+    lr: float = _f(1e-3, lo=0.0, lo_open=True)
+    seed: int = _f(0, lo=0)
+
+
+@dataclass(frozen=True)
+class GenerateConfig:
+    """`generate`: continue held-out songs from a seed."""
+
+    count: int = _f(3, lo=1)
+    seed_seconds: float = _f(1.0, lo=0.0, lo_open=True)
+    seconds: float = _f(10.0, lo=0.0, lo_open=True)
+    temperature: float = _f(1.0, lo=0.0)
+    seed: int = _f(0, lo=0)
+
+
 SECTIONS: dict[str, type] = {
     "data": DataConfig,
     "prepare": PrepareConfig,
     "trainer": TrainerConfig,
+    "sdae": SdaeConfig,
+    "evaluate": EvaluateConfig,
+    "rnn": RnnConfig,
+    "generate": GenerateConfig,
 }
 
 
