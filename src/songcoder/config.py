@@ -19,8 +19,10 @@ from typing import Any, Literal
 
 import yaml
 
+from songcoder.errors import UserError
 
-class ConfigError(ValueError):
+
+class ConfigError(UserError, ValueError):
     """A parameter is missing, unknown, of the wrong type or out of range."""
 
 
@@ -48,6 +50,7 @@ class DataConfig:
     min_seconds: float = _f(4.0, lo=0.0)  # shorter files are skipped
     split: list[float] = _f([0.7, 0.15, 0.15])  # train, val, test fractions
     seed: int = _f(0, lo=0)
+    workers: int = _f(2, lo=1, hi=256)    # processes rendering / validating songs
 
     def check(self) -> None:
         if self.source == "folder" and not self.folder:

@@ -1,0 +1,247 @@
+"""The one module that talks to MLflow.
+
+Every stage run is an MLflow run named after the stage, nested under one parent run per
+pipeline execution (one `dvc repro` / `dvc exp run`), with its params section, final metrics,
+small outputs as artifacts and tags (stage, git commit, dirty flag, params hash, DVC experiment).
+
+Store: `MLFLOW_TRACKING_URI` if set, else `sqlite:///<repo>/mlflow.db` with artifacts in
+`<repo>/mlartifacts`. `<repo>` is the real repository even when DVC runs an experiment in a
+temporary copy (`.dvc/tmp/exps/...`), so queued experiments land in the same store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from songcoder.config import as_dict, params_hash
+from songcoder.errors import TrackingError
+
+EXPERIMENT = os.environ.get("MLFLOW_EXPERIMENT_NAME", "songcoder")
+PIPELINE_TAG = "songcoder.pipeline_id"
+# Fail fast on a dead server instead of MLflow's minutes of retries.
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+
+
+# ----------------------------------------------------------------------------- where
+
+
+def repo_root(start: str | Path | None = None) -> Path:
+    """The real repository root, also from inside a DVC experiment's temp copy."""
+    here = Path(start or os.environ.get("DVC_ROOT") or os.getcwd()).resolve()
+    parts = here.parts
+    for i in range(len(parts) - 3):
+        if parts[i:i + 3] == (".dvc", "tmp", "exps"):
+            return Path(*parts[:i])
+    for p in (here, *here.parents):
+        if (p / "dvc.yaml").exists() or (p / ".git").exists():
+            return p
+    return here
+
+
+def tracking_uri() -> str:
+    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    return uri if uri else f"sqlite:///{repo_root() / 'mlflow.db'}"
+
+
+def artifact_location() -> str:
+    return (repo_root() / "mlartifacts").as_uri()
+
+
+def check_reachable(uri: str, timeout: float = 5.0) -> None:
+    """Raise TrackingError within seconds if the store cannot be used."""
+    if uri.startswith(("http://", "https://")):
+        try:
+            with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout) as r:
+                if r.status != 200:
+                    raise TrackingError(f"MLflow server {uri} answered {r.status} on /health")
+        except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as e:
+            raise TrackingError(f"MLflow tracking server {uri} cannot be reached ({e}); "
+                                f"start it or unset MLFLOW_TRACKING_URI to use the local "
+                                f"SQLite store") from e
+    elif uri.startswith("sqlite:///"):
+        db = Path(uri[len("sqlite:///"):])
+        if not db.parent.is_dir() or not os.access(db.parent, os.W_OK):
+            raise TrackingError(f"MLflow store {uri}: folder {db.parent} is missing or "
+                                f"not writable")
+
+
+# ----------------------------------------------------------------------------- who
+
+
+def _git(*args: str) -> str:
+    try:
+        out = subprocess.run(["git", *args], cwd=os.getcwd(), capture_output=True, text=True,
+                             timeout=10)
+        return out.stdout.strip() if out.returncode == 0 else ""
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def git_tags() -> dict[str, str]:
+    commit = _git("rev-parse", "HEAD") or os.environ.get("DVC_EXP_BASELINE_REV", "unknown")
+    dirty = _git("status", "--porcelain", "--untracked-files=no")
+    return {"git_commit": commit, "git_dirty": str(bool(dirty)).lower()}
+
+
+def pipeline_id() -> str:
+    """Identify one pipeline execution: the `dvc` process that runs this stage.
+
+    DVC runs stages one after another as children of one process, so its pid and start time
+    name a `dvc repro` uniquely; `SONGCODER_PIPELINE_ID` overrides (CI, Makefile, tests).
+    """
+    if os.environ.get("SONGCODER_PIPELINE_ID"):
+        return os.environ["SONGCODER_PIPELINE_ID"]
+    import psutil
+
+    proc = psutil.Process()
+    for parent in proc.parents():
+        try:
+            cmd = " ".join(parent.cmdline())
+        except (psutil.Error, OSError):
+            continue
+        if "dvc" in Path(cmd.split(" ")[0]).name or " -m dvc" in cmd or "/dvc " in cmd:
+            return f"{socket.gethostname()}-{parent.pid}-{int(parent.create_time())}"
+    return f"{socket.gethostname()}-{proc.pid}-{int(proc.create_time())}"
+
+
+def flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, Mapping):
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def numeric(d: Mapping[str, Any]) -> dict[str, float]:
+    """Numeric leaves of a nested metrics dict, booleans as 0/1 (MLflow takes floats only)."""
+    out = {}
+    for k, v in flatten(d).items():
+        if isinstance(v, bool):
+            out[k] = float(v)
+        elif isinstance(v, (int, float)):
+            out[k] = float(v)
+    return out
+
+
+# ----------------------------------------------------------------------------- runs
+
+
+class StageRun:
+    """What a stage may do with its run. A no-op object on non-zero DDP ranks."""
+
+    def __init__(self, run: Any = None, uri: str = ""):
+        self.run, self.uri = run, uri
+
+    @property
+    def active(self) -> bool:
+        return self.run is not None
+
+    @property
+    def run_id(self) -> str | None:
+        return self.run.info.run_id if self.run else None
+
+    def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
+        if self.run:
+            import mlflow
+            mlflow.log_metrics(numeric(metrics), step=step)
+
+    def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
+        if self.run and Path(path).exists():
+            import mlflow
+            if Path(path).is_dir():
+                mlflow.log_artifacts(str(path), artifact_path=artifact_path)
+            else:
+                mlflow.log_artifact(str(path), artifact_path=artifact_path)
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        if self.run:
+            import mlflow
+            mlflow.set_tags({k: str(v) for k, v in tags.items()})
+
+    def lightning_logger(self) -> Any:
+        """Lightning's MLFlowLogger writing per-epoch curves into this run (not a new one)."""
+        if not self.run:
+            return None
+        from lightning.pytorch.loggers import MLFlowLogger
+        return MLFlowLogger(experiment_name=EXPERIMENT, run_id=self.run_id,
+                            tracking_uri=self.uri, log_model=False)
+
+
+def is_rank_zero() -> bool:
+    return int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0"))) == 0
+
+
+def _experiment_id(client: Any) -> str:
+    exp = client.get_experiment_by_name(EXPERIMENT)
+    if exp is not None:
+        return exp.experiment_id
+    try:
+        return client.create_experiment(EXPERIMENT, artifact_location=None if os.environ.get(
+            "MLFLOW_TRACKING_URI") else artifact_location())
+    except Exception:  # another process created it first
+        exp = client.get_experiment_by_name(EXPERIMENT)
+        if exp is None:
+            raise
+        return exp.experiment_id
+
+
+def _parent_run(client: Any, exp_id: str, pid: str, tags: dict[str, str]) -> str:
+    found = client.search_runs(
+        [exp_id], filter_string=f"tags.`{PIPELINE_TAG}` = '{pid}' and "
+                                f"tags.`songcoder.kind` = 'pipeline'", max_results=1)
+    if found:
+        return found[0].info.run_id
+    name = os.environ.get("DVC_EXP_NAME") or time.strftime("pipeline %Y-%m-%d %H:%M:%S")
+    run = client.create_run(exp_id, run_name=name, tags={**tags, PIPELINE_TAG: pid,
+                                                         "songcoder.kind": "pipeline"})
+    return run.info.run_id
+
+
+@contextlib.contextmanager
+def stage_run(stage: str, configs: Mapping[str, Any]) -> Iterator[StageRun]:
+    """Open the MLflow run of `stage`, nested under this pipeline execution's parent run.
+
+    `configs` maps section names to their config dataclasses; they are logged as params
+    (`section.key`) and hashed into the `params_hash` tag.
+    """
+    if not is_rank_zero():
+        yield StageRun()
+        return
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    uri = tracking_uri()
+    check_reachable(uri)
+    mlflow.set_tracking_uri(uri)
+    client = MlflowClient(uri)
+    try:
+        exp_id = _experiment_id(client)
+        pid = pipeline_id()
+        tags = {**git_tags(), "dvc_exp_name": os.environ.get("DVC_EXP_NAME", ""),
+                PIPELINE_TAG: pid}
+        parent = _parent_run(client, exp_id, pid, tags)
+    except Exception as e:
+        raise TrackingError(f"MLflow store {uri} cannot be used: {e}") from e
+    run_tags = {**tags, "stage": stage, "params_hash": params_hash(*configs.values()),
+                "mlflow.parentRunId": parent, "songcoder.kind": "stage"}
+    with mlflow.start_run(experiment_id=exp_id, run_name=stage, tags=run_tags) as run:
+        params = {f"{section}.{k}": v for section, cfg in configs.items()
+                  for k, v in flatten(as_dict(cfg)).items()}
+        mlflow.log_params({k: str(v)[:6000] for k, v in params.items()})
+        try:
+            yield StageRun(run, uri)
+        finally:
+            client.set_terminated(parent)  # end time = last stage's end; reopened by the next

@@ -1,0 +1,29 @@
+"""What every stage script shares: params loading and one-line errors for people."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+
+from songcoder.config import load_section
+from songcoder.errors import UserError
+
+
+def sections(*names: str) -> dict:
+    """Load and validate the named params.yaml sections (stops before any work if invalid)."""
+    return {name: load_section(name) for name in names}
+
+
+def stage_main(stage: str) -> Callable[[Callable[[], None]], Callable[[], None]]:
+    """Run a stage's main(); a UserError becomes one clear line on stderr and exit code 2."""
+    def wrap(main: Callable[[], None]) -> Callable[[], None]:
+        @functools.wraps(main)
+        def run() -> None:
+            try:
+                main()
+            except UserError as e:
+                print(f"{stage}: error: {e}", file=sys.stderr)
+                sys.exit(2)
+        return run
+    return wrap

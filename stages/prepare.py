@@ -1,0 +1,33 @@
+"""Stage `prepare`: manifest -> data/features/{train,val,test}.npy (N x 1482) + index + stats."""
+
+from pathlib import Path
+
+from common import sections, stage_main
+
+from songcoder import tracking
+from songcoder.atomic import save_json, save_text
+from songcoder.audio.collection import read_manifest, to_csv
+from songcoder.prepare import prepare
+
+
+@stage_main("prepare")
+def main() -> None:
+    cfg = sections("prepare")
+    with tracking.stage_run("prepare", cfg) as run:
+        result = prepare(cfg["prepare"], read_manifest("data/manifest.csv"), Path("data/features"))
+        save_json("metrics/prepare.json", result.metrics)
+        save_text("plots/prepare/tempo.csv",
+                  to_csv(result.tempo_rows, ["id", "split", "true_bpm", "est_bpm"]))
+        run.log_metrics(result.metrics)
+        for path in ("metrics/prepare.json", "plots/prepare/tempo.csv",
+                     "data/features/skipped.csv", "data/features/test_index.csv"):
+            run.log_artifact(path)
+    for s in result.skipped:
+        print(f"prepare: skipped {s['file']}: {s['reason']}")
+    m = result.metrics
+    print(f"prepare: {m['songs']} songs at {m['realtime_factor']}x realtime"
+          + (f", tempo acc1 {m['tempo_acc1']} acc2 {m['tempo_acc2']}" if "tempo_acc1" in m else ""))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""Shared fixtures: real audio files, and a throwaway copy of the repository for real `dvc repro`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def write_audio(path: Path, x: np.ndarray, sr: int, subtype: str | None = None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(str(path), x, sr, subtype=subtype)
+    return path
+
+
+def tone(seconds: float, sr: int, freq: float = 220.0, channels: int = 2) -> np.ndarray:
+    t = np.arange(int(seconds * sr)) / sr
+    x = (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+    return np.repeat(x[:, None], channels, axis=1)
+
+
+def tool_env(**extra: str) -> dict[str, str]:
+    """Environment for subprocesses: the venv first on PATH, no outside MLflow server, no bars."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("MLFLOW_", "DVC_", "SONGCODER_"))}
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["CI"] = "1"
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+def run(cmd: list[str], cwd: Path, check: bool = True, timeout: int = 600,
+        **env: str) -> subprocess.CompletedProcess:
+    p = subprocess.run(cmd, cwd=cwd, env=tool_env(**env), capture_output=True, text=True,
+                       timeout=timeout)
+    if check and p.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
+    return p
+
+
+TINY_PARAMS = {
+    "data": {"songs": 12, "seconds": 8.0, "sample_rate": 16000, "min_seconds": 2.0,
+             "workers": 1},
+    "prepare": {"workers": 1},
+}
+
+
+def merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = merge(base.get(k, {}), v) if isinstance(v, dict) else v
+    return out
+
+
+@pytest.fixture
+def repo(tmp_path: Path):
+    """A git + DVC copy of this repository with a tiny params.yaml; returns a small handle."""
+    dst = tmp_path / "repo"
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+                           cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    for rel in files:
+        src = ROOT / rel
+        if src.is_file():
+            (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst / rel)
+    params = yaml.safe_load((dst / "params.yaml").read_text())
+    (dst / "params.yaml").write_text(yaml.safe_dump(merge(params, TINY_PARAMS), sort_keys=False))
+    run(["git", "init", "-q"], dst)
+    run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "add", "-A"], dst)
+    run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "init"], dst)
+    return Repo(dst)
+
+
+class Repo:
+    def __init__(self, path: Path):
+        self.path = path
+
+    def params(self, **sections: dict) -> None:
+        p = self.path / "params.yaml"
+        p.write_text(yaml.safe_dump(merge(yaml.safe_load(p.read_text()), sections),
+                                    sort_keys=False))
+
+    def dvc(self, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess:
+        return run(["dvc", *args], self.path, check=check, **env)
+
+    def mlflow_runs(self, stage: str | None = None):
+        from mlflow.tracking import MlflowClient
+        client = MlflowClient(f"sqlite:///{self.path / 'mlflow.db'}")
+        exp = client.get_experiment_by_name("songcoder")
+        flt = f"tags.stage = '{stage}'" if stage else ""
+        return client.search_runs([exp.experiment_id], filter_string=flt)

@@ -1,0 +1,60 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT, run
+from songcoder import config as c
+
+
+def test_repo_params_are_valid():
+    sections = c.validate_all(ROOT / "params.yaml")
+    assert sections["sdae"].layers == [352, 84, 21]
+    assert isinstance(sections["data"], c.DataConfig)
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"songs": "many"}, "data.songs: expected an integer"),
+    ({"songs": 2}, "data.songs: expected a value >= 3"),
+    ({"songs": True}, "data.songs: expected an integer"),
+    ({"sonsg": 3}, "data.sonsg: unknown key"),
+    ({"source": "youtube"}, "data.source: expected one of 'synth', 'folder'"),
+    ({"seconds": float("nan")}, "data.seconds: expected a finite number"),
+    ({"split": [0.5, 0.5]}, "data.split: expected three fractions"),
+    ({"split": [0.7, 0.2, "x"]}, "data.split[2]: expected a number"),
+    ({"source": "folder", "folder": ""}, "data.folder: required"),
+])
+def test_bad_data_params_name_the_key(raw, message):
+    with pytest.raises(c.ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        c.build(c.DataConfig, "data", raw)
+
+
+def test_cross_field_and_section_errors(tmp_path: Path):
+    with pytest.raises(c.ConfigError, match="prepare.max_bpm"):
+        c.build(c.PrepareConfig, "prepare", {"min_bpm": 100.0, "max_bpm": 150.0})
+    with pytest.raises(c.ConfigError, match="sdae: expected a mapping"):
+        c.build(c.SdaeConfig, "sdae", [1, 2])
+    p = tmp_path / "params.yaml"
+    p.write_text("data: {}\nmystery: {a: 1}\n")
+    with pytest.raises(c.ConfigError, match="mystery: unknown section"):
+        c.validate_all(p)
+    p.write_text("data: [unclosed\n")
+    with pytest.raises(c.ConfigError, match="not valid YAML"):
+        c.load_section("data", p)
+
+
+def test_ints_widen_to_float_and_hash_is_stable():
+    cfg = c.build(c.DataConfig, "data", {"seconds": 10})
+    assert cfg.seconds == 10.0 and isinstance(cfg.seconds, float)
+    assert c.params_hash(cfg) == c.params_hash(c.build(c.DataConfig, "data", {"seconds": 10.0}))
+    assert c.params_hash(cfg) != c.params_hash(c.DataConfig())
+
+
+def test_stage_stops_before_any_work_on_bad_params(repo):
+    params = yaml.safe_load((repo.path / "params.yaml").read_text())
+    params["data"]["songs"] = -5
+    (repo.path / "params.yaml").write_text(yaml.safe_dump(params))
+    p = run(["python", "stages/ingest.py"], repo.path, check=False)
+    assert p.returncode == 2
+    assert "data.songs: expected a value >= 3, got -5" in p.stderr
+    assert not (repo.path / "data").exists() and not (repo.path / "mlflow.db").exists()
