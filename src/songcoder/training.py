@@ -82,6 +82,18 @@ def resume_path(ckpt_dir: Path | None) -> str | None:
     return str(last) if last.exists() else None
 
 
+def checkpoint_dir(stage: str, *cfgs: Any, root: Path = Path("checkpoints")) -> Path:
+    """`checkpoints/<stage>/<params hash>`: a rerun resumes only a run with the same params."""
+    from songcoder.config import params_hash
+    return root / stage / params_hash(*cfgs)
+
+
+def drop_checkpoints(ckpt_dir: Path) -> None:
+    """After a finished run: the stage's real output is the model file, not these."""
+    import shutil
+    shutil.rmtree(ckpt_dir.parent, ignore_errors=True)
+
+
 def finite_or_nan(x: Any) -> float:
     x = float(x)
     return x if math.isfinite(x) else float("nan")
