@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: setup run test test-slow bench ui clean
+.PHONY: setup run test test-slow bench ui ci-rerun clean
 
 setup: $(STAMP)
 
@@ -28,6 +28,9 @@ bench: setup               ## speed and scale figures -> benchmarks/results/*.js
 ui: setup                  ## browse and compare runs at http://127.0.0.1:5000
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db \
 	  --default-artifact-root $(CURDIR)/mlartifacts --host 127.0.0.1 --port 5000
+
+ci-rerun: setup            ## what CI's pipeline job does: CI-sized rerun + diff vs base
+	bash .ci/rerun $(BASE)
 
 clean:                     ## remove pipeline outputs and the local MLflow store (keeps .venv)
 	rm -rf data/audio data/features data/*.csv models metrics plots generated checkpoints \
