@@ -201,3 +201,24 @@ def analyse(loud_power: np.ndarray, loud_db: np.ndarray, low_db: np.ndarray, fps
     bar_s = layout.BEATS_PER_BAR * 60.0 / bpm
     t = (frame_t0 + phase_frames / fps + ONSET_LAG_S) % bar_s
     return TempoEstimate(bpm, float(t), conf)
+
+
+def tempo_hits(est: np.ndarray, truth: np.ndarray, tol: float = 0.04
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-song booleans: Accuracy1 (within tol of the truth) and Accuracy2 (also at x2, x1/2,
+    x3 or x1/3 of the truth, each within tol)."""
+    est = np.asarray(est, np.float64)
+    truth = np.asarray(truth, np.float64)
+    hit1 = np.abs(est / truth - 1.0) <= tol
+    hit2 = hit1.copy()
+    for f in (2.0, 0.5, 3.0, 1.0 / 3.0):
+        hit2 |= np.abs(est / (truth * f) - 1.0) <= tol
+    return hit1, hit2
+
+
+def tempo_accuracy(est: np.ndarray, truth: np.ndarray, tol: float = 0.04) -> tuple[float, float]:
+    """(Accuracy1, Accuracy2) over songs, as in the MIREX / tempo_eval convention."""
+    hit1, hit2 = tempo_hits(est, truth, tol)
+    if not len(hit1):
+        return float("nan"), float("nan")
+    return float(hit1.mean()), float(hit2.mean())
