@@ -98,3 +98,13 @@ def test_invalid_input_is_refused():
         song_features(np.zeros((10, 2, 2), np.float32), 22050)
     with pytest.raises(ValueError):
         song_features(np.zeros(100, np.int16), 22050)
+
+
+def test_block_processing_matches_one_block(monkeypatch, song):
+    """Long files are analysed in blocks to bound memory; block edges must not show."""
+    from songcoder.features import extract
+    x, _ = song
+    whole = song_features(x, 22050).vector
+    monkeypatch.setattr(extract, "BLOCK", 3000)
+    blocked = song_features(x, 22050).vector
+    assert np.allclose(whole, blocked, atol=1e-3)

