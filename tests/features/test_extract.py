@@ -108,3 +108,12 @@ def test_block_processing_matches_one_block(monkeypatch, song):
     monkeypatch.setattr(extract, "BLOCK", 3000)
     blocked = song_features(x, 22050).vector
     assert np.allclose(whole, blocked, atol=1e-3)
+
+
+def test_fast_quantiles_match_numpy():
+    from songcoder.features.extract import _quantiles
+    rng = np.random.default_rng(2)
+    for n in (1, 2, 9, 1000):
+        a = rng.standard_normal((n, 30)).astype(np.float32)
+        ref = np.quantile(a, layout.QUANTILE_LEVELS, axis=0)
+        assert np.allclose(_quantiles(a, layout.QUANTILE_LEVELS), ref, atol=1e-6)

@@ -153,6 +153,16 @@ def _rhythm(amp: np.ndarray, frame_t0: float, fps: float, bar_s: float, phase_s:
     return pattern.T.astype(np.float32)
 
 
+def _quantiles(a: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """np.quantile(a, q, axis=0) (linear method) via one sort: ten times faster here."""
+    srt = np.sort(a, axis=0)
+    pos = q * (len(a) - 1)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, len(a) - 1)
+    w = (pos - lo)[:, None]
+    return srt[lo] * (1 - w) + srt[hi] * w
+
+
 def song_features(x: np.ndarray, sr: int, *, min_bpm: float = 60.0, max_bpm: float = 200.0,
                   analysis_rate: int = 11025) -> SongFeatures:
     """The 1482-d vector of one song. x: (frames,) or (frames, channels) finite floats."""
@@ -186,7 +196,7 @@ def song_features(x: np.ndarray, sr: int, *, min_bpm: float = 60.0, max_bpm: flo
 
     amp = np.sqrt(power[:, layout.LOUDNESS_BANDS:])                    # (F, 3)
     rhythm = _rhythm(amp, frame_t0, fps, bar_s, est.bar_phase_s)      # (3, 384)
-    quant = np.quantile(loud_db, layout.QUANTILE_LEVELS, axis=0)       # (11, 30)
+    quant = _quantiles(loud_db, layout.QUANTILE_LEVELS)               # (11, 30)
     vector = np.concatenate([rhythm.ravel(), quant.T.ravel()]).astype(np.float32)
     np.nan_to_num(vector, copy=False, nan=0.0, posinf=0.0, neginf=layout.LOUDNESS_FLOOR_DB)
     return SongFeatures(vector, float(est.bpm), float(est.bar_phase_s), float(est.confidence))
