@@ -13,10 +13,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
+from scipy.signal import resample_poly
 
 MIN_BPM, MAX_BPM = 60.0, 190.0
+# Drum one-shots are made at this rate and resampled, and no partial goes above 0.45 of it, so
+# a song sounds the same (below 9.9 kHz) whatever rate it is rendered at.
+REF_RATE = 22050
 
 # Drum patterns on a 48-step bar (12 steps a beat: 16ths are 3 steps, triplet 8ths 4 steps).
 # Strings are written with 16 steps a bar (or 12 for triplet feels): x = accent, o = normal,
@@ -189,7 +194,8 @@ def _drum_sounds(kit: dict[str, float], sr: int, rng: np.random.Generator) -> di
     if kit.get("ride"):
         # ride cymbal: inharmonic partials over noise, long decay
         tt = np.arange(n_hat, dtype=np.float32) / sr
-        ping = sum(np.sin(2 * np.pi * fr * tt) for fr in (3150.0, 4270.0, 5320.0, 6810.0))
+        ping = sum(np.sin(2 * np.pi * fr * tt) for fr in (3150.0, 4270.0, 5320.0, 6810.0)
+                   if fr < 0.45 * sr)
         hat = 0.5 * hat + 0.15 * ping
     out["hat"] = hat * _decay(n_hat, sr, kit["hat_dec"] * v())
     n = int(0.5 * sr)
@@ -230,7 +236,7 @@ def _wavetable(harmonics: tuple[float, ...], f_max: float, sr: int, size: int = 
     ph = np.arange(size) / size
     table = np.zeros(size)
     for k, a in enumerate(harmonics, start=1):
-        if a and k * f_max < 0.45 * sr:
+        if a and k * f_max < 0.45 * min(sr, REF_RATE):
             table += a * np.sin(2 * np.pi * k * ph)
     peak = np.abs(table).max()
     return (table / peak if peak > 0 else table).astype(np.float32)
@@ -314,7 +320,11 @@ def render_song(index: int, seed: int, seconds: float, sample_rate: int) -> tupl
 
     # -- drums, placed straight into the stereo buffer (2, n)
     mix = np.zeros((2, n), np.float32)
-    sounds = _drum_sounds(st.kit, sr, rng)
+    sounds = _drum_sounds(st.kit, REF_RATE, rng)
+    if sr != REF_RATE:
+        r = Fraction(sr, REF_RATE).limit_denominator(1000)
+        sounds = {k: resample_poly(v, r.numerator, r.denominator).astype(np.float32)
+                  for k, v in sounds.items()}
     g = st.drum_gain
     pans = {"kick": (g, g), "snare": (g, g), "tom": (g, 0.8 * g), "hat": (0.8 * g, 0.5 * g),
             "open": (0.5 * g, 0.8 * g), "crash": (0.9 * g, 0.6 * g)}

@@ -27,6 +27,7 @@ from songcoder.features import layout, tempo
 WINDOW_S = 0.0464          # STFT window (512 samples at 11025 Hz)
 FRAME_RATE = 172.27        # STFT frames a second (hop 64 at 11025 Hz)
 TAPS_PER_PHASE = 8         # anti-alias FIR length = TAPS_PER_PHASE * decimation factor
+BLOCK = 1 << 19            # analysis-rate samples per block (~48 s at 11025 Hz): bounds memory
 
 
 @dataclass(frozen=True)
@@ -90,29 +91,42 @@ def _plan(sr: int, channels: int, analysis_rate: int) -> _Plan:
 
 
 def _mono_decimated(x: np.ndarray, plan: _Plan) -> np.ndarray:
-    """(frames, C) float32 -> (frames // q - taps + 1,) mono at plan.rate."""
+    """(frames, C) float32 -> (frames // q - taps + 1,) mono at plan.rate.
+
+    Output sample m is sum_i h[i] x[m q + i] averaged over channels: rows of the (M, q*C) view
+    times the (q*C, taps) mixing matrix give each tap's phase, shifted sums add them up.
+    Blocks of BLOCK output samples bound the memory for long files."""
     C = x.shape[1]
+    taps = plan.mix.shape[1]
     m = len(x) // plan.q
     X = x[: m * plan.q].reshape(m, plan.q * C)          # (M, q*C) view, no copy
-    Z = X @ plan.mix                                    # (M, taps)
-    taps = plan.mix.shape[1]
     if taps == 1:
-        return Z[:, 0]
-    y = Z[: m - taps + 1, 0].copy()
-    for j in range(1, taps):
-        y += Z[j: m - taps + 1 + j, j]
+        return (X @ plan.mix)[:, 0]
+    n_out = m - taps + 1
+    y = np.empty(n_out, np.float32)
+    for b in range(0, n_out, BLOCK):
+        e = min(b + BLOCK, n_out)
+        Z = X[b: e + taps - 1] @ plan.mix               # (block + taps - 1, taps)
+        out = y[b:e]
+        out[:] = Z[: e - b, 0]
+        for j in range(1, taps):
+            out += Z[j: j + e - b, j]
     return y
 
 
 def _band_power(y: np.ndarray, plan: _Plan) -> np.ndarray:
-    """Mono signal -> (frames, 33) calibrated band power."""
+    """Mono signal -> (frames, 33) calibrated band power, in blocks of frames."""
     if len(y) < plan.n_fft:
         y = np.pad(y, (0, plan.n_fft - len(y)))
     frames = np.lib.stride_tricks.sliding_window_view(y, plan.n_fft)[:: plan.hop]
-    spec = scipy.fft.rfft(frames * plan.window, axis=1, workers=1)   # (F, bins) complex64
-    power = np.square(spec.real)
-    power += np.square(spec.imag)
-    return power @ plan.bands
+    step = max(1, BLOCK // plan.hop)
+    out = np.empty((len(frames), plan.bands.shape[1]), np.float32)
+    for b in range(0, len(frames), step):
+        spec = scipy.fft.rfft(frames[b: b + step] * plan.window, axis=1, workers=1)
+        power = np.square(spec.real)                    # (block, bins)
+        power += np.square(spec.imag)
+        np.matmul(power, plan.bands, out=out[b: b + step])
+    return out
 
 
 def _rhythm(amp: np.ndarray, frame_t0: float, fps: float, bar_s: float, phase_s: float) -> np.ndarray:
@@ -137,6 +151,16 @@ def _rhythm(amp: np.ndarray, frame_t0: float, fps: float, bar_s: float, phase_s:
     peak = pattern.max(axis=0, keepdims=True)
     pattern = pattern / np.maximum(peak, 1e-12)
     return pattern.T.astype(np.float32)
+
+
+def _quantiles(a: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """np.quantile(a, q, axis=0) (linear method) via one sort: ten times faster here."""
+    srt = np.sort(a, axis=0)
+    pos = q * (len(a) - 1)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, len(a) - 1)
+    w = (pos - lo)[:, None]
+    return srt[lo] * (1 - w) + srt[hi] * w
 
 
 def song_features(x: np.ndarray, sr: int, *, min_bpm: float = 60.0, max_bpm: float = 200.0,
@@ -172,7 +196,7 @@ def song_features(x: np.ndarray, sr: int, *, min_bpm: float = 60.0, max_bpm: flo
 
     amp = np.sqrt(power[:, layout.LOUDNESS_BANDS:])                    # (F, 3)
     rhythm = _rhythm(amp, frame_t0, fps, bar_s, est.bar_phase_s)      # (3, 384)
-    quant = np.quantile(loud_db, layout.QUANTILE_LEVELS, axis=0)       # (11, 30)
+    quant = _quantiles(loud_db, layout.QUANTILE_LEVELS)               # (11, 30)
     vector = np.concatenate([rhythm.ravel(), quant.T.ravel()]).astype(np.float32)
     np.nan_to_num(vector, copy=False, nan=0.0, posinf=0.0, neginf=layout.LOUDNESS_FLOOR_DB)
     return SongFeatures(vector, float(est.bpm), float(est.bar_phase_s), float(est.confidence))

@@ -37,7 +37,8 @@ GRID_STEP = 0.004              # relative spacing of the BPM grid
 COMB = 4                       # beat multiples in the ACF comb
 GROUP_EDGES_HZ = (200.0, 2000.0)   # onset band groups: low | mid | high
 SMOOTH_FRAMES = 1.5            # Gaussian smoothing of the onset envelope (std, frames)
-# onset flux peaks as a note enters the window, a little before the frame centre reaches it
+# Onset time minus the time the smoothed power flux puts it at. Measured: -5 ms on click
+# tracks, +3 ms median on the synth corpus, so no correction is applied.
 ONSET_LAG_S = 0.0
 
 
@@ -201,3 +202,24 @@ def analyse(loud_power: np.ndarray, loud_db: np.ndarray, low_db: np.ndarray, fps
     bar_s = layout.BEATS_PER_BAR * 60.0 / bpm
     t = (frame_t0 + phase_frames / fps + ONSET_LAG_S) % bar_s
     return TempoEstimate(bpm, float(t), conf)
+
+
+def tempo_hits(est: np.ndarray, truth: np.ndarray, tol: float = 0.04
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-song booleans: Accuracy1 (within tol of the truth) and Accuracy2 (also at x2, x1/2,
+    x3 or x1/3 of the truth, each within tol)."""
+    est = np.asarray(est, np.float64)
+    truth = np.asarray(truth, np.float64)
+    hit1 = np.abs(est / truth - 1.0) <= tol
+    hit2 = hit1.copy()
+    for f in (2.0, 0.5, 3.0, 1.0 / 3.0):
+        hit2 |= np.abs(est / (truth * f) - 1.0) <= tol
+    return hit1, hit2
+
+
+def tempo_accuracy(est: np.ndarray, truth: np.ndarray, tol: float = 0.04) -> tuple[float, float]:
+    """(Accuracy1, Accuracy2) over songs, as in the MIREX / tempo_eval convention."""
+    hit1, hit2 = tempo_hits(est, truth, tol)
+    if not len(hit1):
+        return float("nan"), float("nan")
+    return float(hit1.mean()), float(hit2.mean())
