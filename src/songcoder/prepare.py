@@ -20,11 +20,11 @@ from songcoder.audio.io import AudioError, load
 from songcoder.config import PrepareConfig
 from songcoder.errors import NoUsableDataError
 from songcoder.features.extract import song_features
-from songcoder.features.layout import DIM
+from songcoder.features.layout import DIM, GROUPS
 from songcoder.features.tempo import tempo_accuracy
 from songcoder.parallel import imap
 
-STD_FLOOR = 1e-6
+STD_FLOOR = 0.01   # of the feature group's median std
 
 
 @dataclass
@@ -61,11 +61,22 @@ def featurise(args: tuple[dict[str, str], PrepareConfig]) -> Featurised:
 
 
 def normalisation(train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-dimension mean and std from train; constant dimensions get std 1."""
-    mean = train.mean(axis=0).astype(np.float32)
-    std = train.std(axis=0).astype(np.float32)
-    std[std < STD_FLOOR] = 1.0
+    """Per-dimension mean and std from train (float64).
+
+    A dimension that barely varies on train (a band that is always at the -100 dB floor) would
+    turn rounding noise, or any test song with content there, into huge z-scores; so each std
+    is floored at a fraction of its feature group's median std.
+    """
+    x = train.astype(np.float64)
+    mean, std = x.mean(axis=0), x.std(axis=0)
+    for cols in GROUPS.values():
+        floor = STD_FLOOR * max(float(np.median(std[cols])), 1e-12)
+        std[cols] = np.maximum(std[cols], floor)
     return mean, std
+
+
+def normalise(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    return ((x.astype(np.float64) - mean) / std).astype(np.float32)
 
 
 @dataclass
@@ -92,7 +103,7 @@ def prepare(cfg: PrepareConfig, rows: list[dict[str, str]], out_dir: Path) -> Pr
     mean, std = normalisation(raw["train"])
     out_dir.mkdir(parents=True, exist_ok=True)
     for s in SPLITS:
-        save_npy(out_dir / f"{s}.npy", ((raw[s] - mean) / std).astype(np.float32))
+        save_npy(out_dir / f"{s}.npy", normalise(raw[s], mean, std))
         index = [{"row": i, "id": f.id, "tempo_bpm": round(f.tempo_bpm, 3),
                   "bar_phase_s": round(f.bar_phase_s, 4), "seconds": round(f.seconds, 3)}
                  for i, f in enumerate(f for f in good if split_of[f.id] == s)]
@@ -100,9 +111,9 @@ def prepare(cfg: PrepareConfig, rows: list[dict[str, str]], out_dir: Path) -> Pr
                   to_csv(index, ["row", "id", "tempo_bpm", "bar_phase_s", "seconds"]))
     halves = [f.halves for f in good if split_of[f.id] == "test"]
     halves_arr = np.stack(halves, axis=1) if halves else np.zeros((2, 0, DIM), np.float32)
-    save_npy(out_dir / "test_halves.npy", ((halves_arr - mean) / std).astype(np.float32))
+    save_npy(out_dir / "test_halves.npy", normalise(halves_arr, mean, std))
     with open(out_dir / ".norm.npz.tmp", "wb") as fh:
-        np.savez(fh, mean=mean, std=std)
+        np.savez(fh, mean=mean.astype(np.float32), std=std.astype(np.float32))
     (out_dir / ".norm.npz.tmp").replace(out_dir / "norm.npz")
     save_text(out_dir / "skipped.csv", to_csv(skipped, ["file", "reason"]))
 
