@@ -27,3 +27,12 @@ def stage_main(stage: str) -> Callable[[Callable[[], None]], Callable[[], None]]
                 sys.exit(2)
         return run
     return wrap
+
+
+def load_splits(folder: str, mmap: bool = True) -> dict:
+    """{train, val, test} float32 matrices from `folder` (memory-mapped: a copy is made only
+    where a stage moves them to the training device)."""
+    import numpy as np
+
+    return {s: np.load(f"{folder}/{s}.npy", mmap_mode="r" if mmap else None)
+            for s in ("train", "val", "test")}

@@ -53,6 +53,7 @@ TINY_PARAMS = {
     "data": {"songs": 12, "seconds": 8.0, "sample_rate": 16000, "min_seconds": 2.0,
              "workers": 1},
     "prepare": {"workers": 1},
+    "sdae": {"pretrain_epochs": 2, "finetune_epochs": 2, "batch_size": 8},
 }
 
 

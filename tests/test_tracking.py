@@ -41,6 +41,9 @@ def test_stage_runs_nest_under_one_pipeline_run(store):
         assert ingest.data.tags[key]
     arts = [a.path for a in store.list_artifacts(ingest.info.run_id)]
     assert arts == ["m.json"]
+    assert (Path("mlartifacts") / ingest.info.run_id / "artifacts"
+            / "m.json").exists()  # beside the SQLite store, never ./mlruns
+    assert not Path("mlruns").exists()
 
 
 def test_a_new_pipeline_gets_a_new_parent(store, monkeypatch):

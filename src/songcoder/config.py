@@ -309,5 +309,6 @@ def as_dict(cfg: Any) -> dict[str, Any]:
 
 def params_hash(*cfgs: Any) -> str:
     """Short, stable hash of resolved parameters (for tags and checkpoint names)."""
-    blob = json.dumps([as_dict(c) for c in cfgs], sort_keys=True)
+    blob = json.dumps([as_dict(c) if dataclasses.is_dataclass(c) else c for c in cfgs],
+                      sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]

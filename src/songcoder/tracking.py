@@ -53,8 +53,11 @@ def tracking_uri() -> str:
     return uri if uri else f"sqlite:///{repo_root() / 'mlflow.db'}"
 
 
-def artifact_location() -> str:
-    return (repo_root() / "mlartifacts").as_uri()
+def artifact_location(uri: str) -> str | None:
+    """Artifacts of a SQLite store live beside it in `mlartifacts/`; a server decides its own."""
+    if uri.startswith("sqlite:///"):
+        return (Path(uri[len("sqlite:///"):]).parent / "mlartifacts").as_uri()
+    return None
 
 
 def check_reachable(uri: str, timeout: float = 5.0) -> None:
@@ -184,13 +187,12 @@ def is_rank_zero() -> bool:
     return int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0"))) == 0
 
 
-def _experiment_id(client: Any) -> str:
+def _experiment_id(client: Any, uri: str) -> str:
     exp = client.get_experiment_by_name(EXPERIMENT)
     if exp is not None:
         return exp.experiment_id
     try:
-        return client.create_experiment(EXPERIMENT, artifact_location=None if os.environ.get(
-            "MLFLOW_TRACKING_URI") else artifact_location())
+        return client.create_experiment(EXPERIMENT, artifact_location=artifact_location(uri))
     except Exception:  # another process created it first
         exp = client.get_experiment_by_name(EXPERIMENT)
         if exp is None:
@@ -228,7 +230,7 @@ def stage_run(stage: str, configs: Mapping[str, Any]) -> Iterator[StageRun]:
     mlflow.set_tracking_uri(uri)
     client = MlflowClient(uri)
     try:
-        exp_id = _experiment_id(client)
+        exp_id = _experiment_id(client, uri)
         pid = pipeline_id()
         tags = {**git_tags(), "dvc_exp_name": os.environ.get("DVC_EXP_NAME", ""),
                 PIPELINE_TAG: pid}

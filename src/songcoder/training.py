@@ -82,10 +82,19 @@ def resume_path(ckpt_dir: Path | None) -> str | None:
     return str(last) if last.exists() else None
 
 
-def checkpoint_dir(stage: str, *cfgs: Any, root: Path = Path("checkpoints")) -> Path:
-    """`checkpoints/<stage>/<params hash>`: a rerun resumes only a run with the same params."""
+def data_fingerprint(x: Any) -> str:
+    """A short hash of a training array: a checkpoint is resumed only on the same data."""
+    import hashlib
+
+    import numpy as np
+    return hashlib.sha1(np.ascontiguousarray(x).view(np.uint8)).hexdigest()[:12]
+
+
+def checkpoint_dir(stage: str, *keys: Any, root: Path = Path("checkpoints")) -> Path:
+    """`checkpoints/<stage>/<hash of params and data>`: a rerun after a kill resumes only a
+    run with the same params on the same data."""
     from songcoder.config import params_hash
-    return root / stage / params_hash(*cfgs)
+    return root / stage / params_hash(*keys)
 
 
 def drop_checkpoints(ckpt_dir: Path) -> None:

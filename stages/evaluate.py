@@ -1,0 +1,56 @@
+"""Stage `evaluate`: the fine-tuned net vs the greedy stack, PCA and the mean, on the test split.
+
+Writes metrics/evaluate.json, plots/evaluate/{depth,groups}.csv and PNG figures.
+"""
+
+import csv
+
+import numpy as np
+from common import load_splits, sections, stage_main
+
+from songcoder import tracking
+from songcoder.atomic import save_json, save_text
+from songcoder.audio.collection import read_manifest, to_csv
+from songcoder.evaluate import plots
+from songcoder.evaluate.report import evaluate_all
+from songcoder.sdae import train as sdae
+from songcoder.sdae.stack import DeepAutoencoder
+
+LABELS = ("style", "pattern")   # synth labels, used when the manifest has them
+
+
+def test_labels() -> dict[str, np.ndarray]:
+    by_id = {r["id"]: r for r in read_manifest("data/manifest.csv")}
+    with open("data/features/test_index.csv", newline="") as f:
+        ids = [r["id"] for r in csv.DictReader(f)]
+    return {name: np.array([by_id[i][name] for i in ids]) for name in LABELS
+            if ids and all(by_id[i].get(name) for i in ids)}
+
+
+@stage_main("evaluate")
+def main() -> None:
+    cfg = sections("evaluate")
+    x = load_splits("data/features")
+    halves = np.load("data/features/test_halves.npy")
+    greedy = DeepAutoencoder.from_layers([sdae.load(f"models/layer_{k}.pt") for k in (1, 2, 3)])
+    with tracking.stage_run("evaluate", cfg) as run:
+        metrics = evaluate_all(cfg["evaluate"], x["train"], x["test"],
+                               finetuned=sdae.load("models/sdae.pt"), greedy=greedy,
+                               halves=(halves[0], halves[1]), labels=test_labels())
+        save_json("metrics/evaluate.json", metrics)
+        save_text("plots/evaluate/depth.csv",
+                  to_csv(plots.depth_rows(metrics), ["model", "size", "rel_error"]))
+        save_text("plots/evaluate/groups.csv",
+                  to_csv(plots.group_rows(metrics), ["model", "group", "rel_error"]))
+        figures = plots.save_figures(metrics, "plots/evaluate")
+        run.log_metrics(metrics)
+        for path in ["metrics/evaluate.json", "plots/evaluate/depth.csv",
+                     "plots/evaluate/groups.csv", *figures]:
+            run.log_artifact(path)
+    rel = metrics["rel_error"]
+    print("evaluate: relative error " + ", ".join(f"{k} {v:.3f}" for k, v in rel.items())
+          + f"; collapsed: {metrics['collapsed']}")
+
+
+if __name__ == "__main__":
+    main()

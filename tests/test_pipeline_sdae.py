@@ -1,0 +1,40 @@
+"""A real `dvc repro` of pretrain_1..3, finetune and evaluate on a tiny corpus."""
+
+import json
+
+import numpy as np
+from mlflow.tracking import MlflowClient
+
+
+def test_sdae_stages_through_dvc(repo):
+    repo.dvc("repro", "evaluate")
+    p = repo.path
+    n = {s: len(np.load(p / f"data/features/{s}.npy")) for s in ("train", "val", "test")}
+    for k, size in zip((1, 2, 3), (352, 84, 21)):
+        assert (p / f"models/layer_{k}.pt").exists()
+        for split, rows in n.items():
+            codes = np.load(p / f"data/codes/layer_{k}/{split}.npy")
+            assert codes.shape == (rows, size) and np.isfinite(codes).all()
+        history = (p / f"plots/pretrain_{k}.csv").read_text().splitlines()
+        assert history[0].startswith("epoch") and len(history) == 1 + 2
+    assert not (p / "checkpoints").exists() or not any((p / "checkpoints").rglob("*.ckpt"))
+
+    ev = json.loads((p / "metrics/evaluate.json").read_text())
+    for key in ("finetuned_21", "greedy_21", "greedy_84", "greedy_352", "pca_21", "pca_84"):
+        assert np.isfinite(ev["rel_error"][key]), key
+    assert set(ev["retrieval"]) >= {"top1_halves_code", "top1_halves_raw", "p_at_10_code",
+                                    "p_at_10_raw", "p_at_10_pca_21"}
+    assert isinstance(ev["collapsed"], bool)
+    assert (p / "plots/evaluate/rel_error_depth.png").stat().st_size > 1000
+
+    runs = {r.data.tags["stage"]: r for r in repo.mlflow_runs()
+            if r.data.tags.get("songcoder.kind") == "stage"}
+    assert set(runs) == {"ingest", "prepare", "pretrain_1", "pretrain_2", "pretrain_3",
+                         "finetune", "evaluate"}
+    assert len({r.data.tags["mlflow.parentRunId"] for r in runs.values()}) == 1
+    client = MlflowClient(f"sqlite:///{p / 'mlflow.db'}")
+    curve = client.get_metric_history(runs["finetune"].info.run_id, "val/rel_error")
+    assert len(curve) == 2  # per-epoch curve in the stage's own run, not an orphan run
+    assert runs["evaluate"].data.metrics["rel_error.finetuned_21"] == ev["rel_error"]["finetuned_21"]
+    stage_or_parent = {r.info.run_id for r in repo.mlflow_runs()}
+    assert len(stage_or_parent) == 8  # 7 stages + 1 parent: Lightning made no extra runs
