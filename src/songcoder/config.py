@@ -105,6 +105,8 @@ class SdaeConfig:
     pretrain_epochs: int = _f(30, lo=1)
     finetune_epochs: int = _f(50, lo=1)
     finetune_lr: float = _f(1e-3, lo=0.0, lo_open=True)
+    finetune_noise: float = _f(0.30, lo=0.0, hi=1.0, hi_open=True)  # masking while fine-tuning
+    finetune_untie: bool = False                  # give the decoders their own weights first
     seed: int = _f(0, lo=0)
 
     def check(self) -> None:
