@@ -121,6 +121,7 @@ class EvaluateConfig:
     mask_fraction: float = _f(0.30, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
     k: int = _f(10, lo=1)                          # precision@k for retrieval
     collapse_rel_error: float = _f(0.98, lo=0.0)   # at or above: decodes to the mean
+    collapse_code_std: float = _f(1e-3, lo=0.0)    # below (mean per-unit std of codes): constant codes
     seed: int = _f(0, lo=0)
 
 
