@@ -13,7 +13,6 @@ import dataclasses
 import json
 import logging
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -34,19 +33,24 @@ RESULTS = Path(__file__).resolve().parent / "results" / "sdae.json"
 D, H, B = N_FEATURES, 352, 256
 
 
-def mm_peak(device: torch.device) -> dict[str, float]:
-    """Best GFLOP/s of torch.mm over the layer's own shape and a large square."""
+def mm_peak(device: torch.device, tries: int = 3) -> dict[str, float]:
+    """Best GFLOP/s of torch.mm on the layer's shape (x @ W^T, as nn.Linear) and a large square."""
     out = {}
-    for name, (m, k, n) in {"layer1_shape": (B, D, H), "square_2048": (2048, 2048, 2048)}.items():
-        a, b = torch.randn(m, k, device=device), torch.randn(k, n, device=device)
-        for _ in range(3):
-            a @ b
-        reps, t0 = 0, time.perf_counter()
-        while time.perf_counter() - t0 < 1.5:
-            a @ b
-            reps += 1
-        _sync(device)
-        out[name] = 2 * m * k * n * reps / (time.perf_counter() - t0) / 1e9
+    shapes = {"layer1_shape": (B, D, H), "square_2048": (2048, 2048, 2048)}
+    for name, (m, k, n) in shapes.items():
+        a, w = torch.randn(m, k, device=device), torch.randn(n, k, device=device)
+        best = 0.0
+        for _ in range(tries):
+            for _ in range(3):
+                torch.mm(a, w.t())
+            _sync(device)
+            reps, t0 = 0, time.perf_counter()
+            while time.perf_counter() - t0 < 0.5:
+                torch.mm(a, w.t())
+                reps += 1
+            _sync(device)
+            best = max(best, 2 * m * k * n * reps / (time.perf_counter() - t0) / 1e9)
+        out[name] = best
     out["peak"] = max(out.values())
     return out
 
@@ -79,16 +83,25 @@ def lightning_loop(cfg: SdaeConfig, trainer_cfg: TrainerConfig, x: np.ndarray) -
     return time.perf_counter() - t0
 
 
+def _status_bytes(field: str) -> int:
+    """VmRSS / VmHWM of this process from /proc (ru_maxrss would include the parent's peak:
+    Linux carries it across fork + exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
 def scale_child(path: str, accelerator: str) -> None:
     """Run in a subprocess: one epoch of layer 1 on the memmap; prints its RSS figures."""
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    base = _status_bytes("VmRSS")
     x = np.load(path, mmap_mode="r")
     cfg = dataclasses.replace(SdaeConfig(), batch_size=B, pretrain_epochs=1)
     t0 = time.perf_counter()
     metrics, _ = pretrain_layer(cfg, TrainerConfig(accelerator=accelerator, devices="1"), 1, x, None)
     secs = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = _status_bytes("VmHWM")
     print(json.dumps({"rss_before_data": base, "peak_rss": peak, "seconds": secs,
                       "train_loss": metrics["train/loss"]}))
 
@@ -125,16 +138,21 @@ def main() -> None:
     accelerator = "gpu" if device.type == "cuda" else "cpu"
     trainer_cfg = TrainerConfig(accelerator=accelerator, devices="1")
     n = 2_000 if args.quick else 20_480
-    epochs = 1 if args.quick else 2
+    epochs = 1 if args.quick else 5
     cfg = dataclasses.replace(SdaeConfig(), batch_size=B, pretrain_epochs=epochs)
     x_host = low_rank(n, D, 40, noise=0.1, seed=0)
     x = to_device(x_host, device)
 
-    peak = mm_peak(device)
+    peak_before = mm_peak(device)
     plain_loop(cfg, x, 1)                                                  # warm-up
-    t_plain = plain_loop(cfg, x, epochs)
-    lightning_loop(dataclasses.replace(cfg, pretrain_epochs=1), trainer_cfg, x_host)  # warm-up
-    t_light = lightning_loop(cfg, trainer_cfg, x_host)
+    lightning_loop(dataclasses.replace(cfg, pretrain_epochs=1), trainer_cfg, x_host)
+    # Alternate and keep the best of 3: other processes on a shared machine only slow runs down.
+    t_plain, t_light = float("inf"), float("inf")
+    for _ in range(1 if args.quick else 3):
+        t_plain = min(t_plain, plain_loop(cfg, x, epochs))
+        t_light = min(t_light, lightning_loop(cfg, trainer_cfg, x_host))
+    peak_after = mm_peak(device)
+    peak = {k: max(peak_before[k], peak_after[k]) for k in peak_before}
     samples = n * epochs
     flops_per_sample = 12 * D * H      # enc + dec matmuls, forward (2 DH each) and backward (x2)
     gflops = samples / t_plain * flops_per_sample / 1e9

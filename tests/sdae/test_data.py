@@ -15,11 +15,16 @@ def test_an_epoch_visits_every_row_once_in_seeded_order():
     assert torch.equal(rows, again) and not torch.equal(rows, other)
 
 
-def test_ranks_split_the_rows():
+def test_ranks_split_the_rows_evenly():
     x = torch.arange(20, dtype=torch.float32).reshape(10, 2)
     seen = [torch.cat([c for c, _ in DeviceBatches(x, batch_size=3, noise=0.0, seed=0, rank=r,
                                                    world=2)]) for r in (0, 1)]
     assert sorted(torch.cat(seen)[:, 0].tolist()) == x[:, 0].tolist()
+    # 10 rows on 3 ranks: 3 each (equal batch counts, or DDP would hang), no row twice
+    parts = [DeviceBatches(x, batch_size=2, noise=0.0, seed=0, rank=r, world=3) for r in range(3)]
+    assert {len(p) for p in parts} == {2}
+    rows = torch.cat([c for p in parts for c, _ in p])[:, 0].tolist()
+    assert len(rows) == 9 == len(set(rows))
 
 
 def test_masking_zeroes_about_the_fraction_and_keeps_the_rest():

@@ -38,10 +38,10 @@ def to_device(x: np.ndarray | torch.Tensor, device: torch.device | str = "cpu") 
 
 
 def column_mean(x: torch.Tensor) -> torch.Tensor:
-    """Mean row (D,), accumulated in float64 chunk by chunk (no full-size temporaries)."""
+    """Mean row (D,): float32 sums of 2048-row chunks (no large temporaries), accumulated in float64."""
     total = torch.zeros(x.shape[1], dtype=torch.float64, device=x.device)
-    for i in range(0, len(x), CHUNK_ROWS):
-        total += x[i:i + CHUNK_ROWS].sum(0, dtype=torch.float64)
+    for i in range(0, len(x), 2048):
+        total += x[i:i + 2048].sum(0).double()
     return (total / max(len(x), 1)).float()
 
 
@@ -67,7 +67,9 @@ class DeviceBatches:
         self.shuffle, self.epoch, self.rank, self.world = shuffle, epoch, rank, world
 
     def _rows(self) -> int:
-        return len(range(self.rank, len(self.x), self.world))
+        # Every rank gets the same count (a rank with one batch more would hang DDP): up to
+        # world-1 rows per epoch are left out, different ones each epoch when shuffled.
+        return len(self.x) // self.world if self.world > 1 else len(self.x)
 
     def __len__(self) -> int:
         return math.ceil(self._rows() / self.batch_size)
@@ -76,10 +78,11 @@ class DeviceBatches:
         dev = self.x.device
         gen = torch.Generator(device=dev)
         gen.manual_seed(self.seed * 1_000_003 + (self.epoch() if self.shuffle else 0))
+        used = self._rows() * self.world
         if self.shuffle:
-            idx = torch.randperm(len(self.x), generator=gen, device=dev)[self.rank::self.world]
+            idx = torch.randperm(len(self.x), generator=gen, device=dev)[:used][self.rank::self.world]
         else:
-            idx = torch.arange(self.rank, len(self.x), self.world, device=dev)
+            idx = torch.arange(self.rank, used, self.world, device=dev)
         for i in range(0, len(idx), self.batch_size):
             clean = self.x.index_select(0, idx[i:i + self.batch_size])     # (B, D)
             yield clean, mask(clean, self.noise, gen)

@@ -30,8 +30,9 @@ class AutoencoderModule(L.LightningModule):
         self._reset_sums()
 
     def _reset_sums(self) -> None:
-        self._sums: dict[str, Any] = {"train_loss": 0.0, "train_n": 0, "val_loss": 0.0,
-                                      "val_n": 0, "sse": 0.0, "base": 0.0}
+        self._sums: dict[str, Any] = {"train_n": 0, "val_loss": 0.0, "val_n": 0, "sse": 0.0,
+                                      "base": 0.0}
+        self._train_terms: dict[str, torch.Tensor] = {}
 
     def setup(self, stage: str) -> None:
         dm = getattr(self.trainer, "datamodule", None)
@@ -50,8 +51,12 @@ class AutoencoderModule(L.LightningModule):
     def training_step(self, batch, batch_idx):
         clean, noisy = batch                                              # (B, D) each
         terms = self.net.losses(clean, noisy)
-        self._log_terms("train", terms, len(clean))
-        self._sums["train_loss"] += terms["loss"].detach() * len(clean)
+        # Summed here and logged once per epoch: self.log on every step costs ~10 % of a
+        # layer-1 step on CPU (see benchmarks/sdae.py).
+        for name, value in terms.items():
+            acc = self._train_terms.get(name)
+            v = value.detach() * len(clean)
+            self._train_terms[name] = v if acc is None else acc + v
         self._sums["train_n"] += len(clean)
         return terms["loss"]
 
@@ -78,8 +83,13 @@ class AutoencoderModule(L.LightningModule):
 
     def on_train_epoch_end(self) -> None:
         s = self._sums
+        n = max(s["train_n"], 1)
+        red = self.trainer.strategy.reduce
+        means = {k: red(v / n, reduce_op="mean") for k, v in self._train_terms.items()}
+        for name, value in means.items():
+            self.log(f"train/{name}", value, on_step=False, on_epoch=True)
         row = {"epoch": self.current_epoch,
-               "train_loss": float(s["train_loss"]) / max(s["train_n"], 1)}
+               "train_loss": float(means["loss"]) if "loss" in means else float("nan")}
         row.update(getattr(self, "_val", {}))
         self.history.append(row)
         self._val = {}
