@@ -4,7 +4,7 @@ import logging
 import pytest
 
 from songcoder.config import SdaeConfig, TrainerConfig
-from songcoder.sdae import DeepAutoencoder, encode, finetune, pretrain_layer
+from songcoder.sdae import DeepAutoencoder, train_all
 from songcoder.sdae.synthetic import song_vectors, zscore
 
 logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
@@ -12,13 +12,7 @@ logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
 
 def train_stack(cfg, tr, va):
     """(greedy, finetuned) DeepAutoencoders trained for real on (tr, va)."""
-    tc = TrainerConfig(accelerator="cpu", devices="1")
-    layers, a, b = [], tr, va
-    for k in range(1, len(cfg.layers) + 1):
-        _, layer = pretrain_layer(cfg, tc, k, a, b)
-        layers.append(layer)
-        a, b = encode(layer, a), encode(layer, b)
-    _, model = finetune(cfg, tc, layers, tr, va)
+    _, layers, model = train_all(cfg, TrainerConfig(accelerator="cpu", devices="1"), tr, va)
     return DeepAutoencoder.from_layers(layers), model
 
 

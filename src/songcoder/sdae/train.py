@@ -87,6 +87,23 @@ def finetune(cfg: SdaeConfig, trainer_cfg: TrainerConfig, layers: list[Denoising
     return metrics, model
 
 
+def train_all(cfg: SdaeConfig, trainer_cfg: TrainerConfig, x_train, x_val=None, **trainer_kw
+              ) -> tuple[dict[str, Any], list[DenoisingLayer], DeepAutoencoder]:
+    """All pretrain stages then fine-tuning in one call (experiments, optimizer comparisons).
+
+    metrics: {"pretrain_1": {...}, ..., "finetune": {...}}, each with its per-epoch "history".
+    """
+    metrics: dict[str, Any] = {}
+    layers: list[DenoisingLayer] = []
+    a, b = x_train, x_val
+    for k in range(1, len(cfg.layers) + 1):
+        metrics[f"pretrain_{k}"], layer = pretrain_layer(cfg, trainer_cfg, k, a, b, **trainer_kw)
+        layers.append(layer)
+        a, b = encode(layer, a), (encode(layer, b) if b is not None else None)
+    metrics["finetune"], model = finetune(cfg, trainer_cfg, layers, x_train, x_val, **trainer_kw)
+    return metrics, layers, model
+
+
 @torch.no_grad()
 def encode(model: nn.Module, x, *, batch_size: int = 8192, device: str | None = None) -> np.ndarray:
     """Codes (N, H) float32 of a layer or deep model; batched, in eval mode, no noise."""
