@@ -71,6 +71,8 @@ class AutoencoderModule(L.LightningModule):
         self._sums["base"] += (mean - clean).pow(2).sum()
 
     def on_validation_epoch_end(self) -> None:
+        if not self._sums["val_n"]:
+            return
         red = self.trainer.strategy.reduce
         sse = red(torch.as_tensor(self._sums["sse"], device=self.device, dtype=torch.float64),
                   reduce_op="sum")
