@@ -95,19 +95,21 @@ class SdaeConfig:
 
     layers: list[int] = _f([352, 84, 21], lo=1)
     noise: float = _f(0.30, lo=0.0, hi=1.0, hi_open=True)   # masking fraction per input
-    activation: Literal["sigmoid", "tanh", "relu", "trelu"] = "sigmoid"
-    tied: bool = True
+    activation: Literal["sigmoid", "tanh", "relu", "trelu"] = "tanh"
+    tied: bool = True                             # pretraining: decoder = encoder transpose
     regularizer: Literal["none", "sparse", "rank_ordered"] = "none"
     sparsity_target: float = _f(0.05, lo=0.0, hi=1.0, lo_open=True, hi_open=True)  # rho
     sparsity_weight: float = _f(3.0, lo=0.0)      # beta
-    weight_decay: float = _f(1e-4, lo=0.0)        # lambda
+    weight_decay: float = _f(1e-4, lo=0.0)        # lambda (sparse cost only)
     optimizer: Literal["sgd", "momentum", "rmsprop", "adam", "adam_centered", "lbfgs"] = "adam"
-    lr: float = _f(1e-3, lo=0.0, lo_open=True)
+    lr: float = _f(1e-3, lo=0.0, lo_open=True)    # lbfgs: first step length, 1.0 usual
     momentum: float = _f(0.9, lo=0.0, hi=1.0, hi_open=True)
-    batch_size: int = _f(256, lo=1)
-    pretrain_epochs: int = _f(30, lo=1)
-    finetune_epochs: int = _f(50, lo=1)
+    batch_size: int = _f(32, lo=1)
+    pretrain_epochs: int = _f(60, lo=1)
+    finetune_epochs: int = _f(100, lo=1)
     finetune_lr: float = _f(1e-3, lo=0.0, lo_open=True)
+    finetune_noise: float = _f(0.50, lo=0.0, hi=1.0, hi_open=True)  # masking while fine-tuning
+    finetune_untie: bool = True                   # decoders get their own weights to fine-tune
     seed: int = _f(0, lo=0)
 
     def check(self) -> None:
@@ -122,6 +124,7 @@ class EvaluateConfig:
     mask_fraction: float = _f(0.30, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
     k: int = _f(10, lo=1)                          # precision@k for retrieval
     collapse_rel_error: float = _f(0.98, lo=0.0)   # at or above: decodes to the mean
+    collapse_code_std: float = _f(1e-3, lo=0.0)    # below (mean per-unit std of codes): constant codes
     seed: int = _f(0, lo=0)
 
 

@@ -1,0 +1,124 @@
+"""The whole float32 matrix on the training device once; large shuffled slices with masking noise.
+
+No DataLoader, no per-sample Python: an epoch is one `randperm` and B-row `index_select`s, and
+the noise mask is drawn on the device. On CPU a float32 C-contiguous array (a memory-mapped
+`.npy` included) is used in place, so a memmap is read through the page cache and never
+copied; on a GPU it is copied to the device once, in chunks.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Iterator
+
+import lightning as L
+import numpy as np
+import torch
+
+CHUNK_ROWS = 16384
+
+
+def to_device(x: np.ndarray | torch.Tensor, device: torch.device | str = "cpu") -> torch.Tensor:
+    """(N, D) float32 tensor on `device`; zero-copy on CPU for float32 C-contiguous input."""
+    device = torch.device(device)
+    if isinstance(x, torch.Tensor):
+        return x.to(device=device, dtype=torch.float32)
+    if x.dtype != np.float32 or not x.flags.c_contiguous:
+        x = np.ascontiguousarray(x, dtype=np.float32)                      # the one copy
+    with warnings.catch_warnings():                                        # read-only memmap: never written
+        warnings.simplefilter("ignore", UserWarning)
+        host = torch.from_numpy(x)
+    if device.type == "cpu":
+        return host
+    out = torch.empty(host.shape, dtype=torch.float32, device=device)
+    for i in range(0, len(host), CHUNK_ROWS):                              # bounded host staging
+        out[i:i + CHUNK_ROWS].copy_(host[i:i + CHUNK_ROWS])
+    return out
+
+
+def column_mean(x: torch.Tensor) -> torch.Tensor:
+    """Mean row (D,): float32 sums of 2048-row chunks (no large temporaries), accumulated in float64."""
+    total = torch.zeros(x.shape[1], dtype=torch.float64, device=x.device)
+    for i in range(0, len(x), 2048):
+        total += x[i:i + 2048].sum(0).double()
+    return (total / max(len(x), 1)).float()
+
+
+def mask(x: torch.Tensor, fraction: float, generator: torch.Generator) -> torch.Tensor:
+    """Masking noise: each entry zeroed independently with probability `fraction` (Vincent 2010)."""
+    if fraction <= 0:
+        return x
+    keep = torch.rand(x.shape, generator=generator, device=x.device) >= fraction
+    return x * keep
+
+
+class DeviceBatches:
+    """Iterable of (clean, noisy) (B, D) pairs; one pass = one epoch.
+
+    The order and the masks depend only on (seed, epoch), so a resumed run sees the batches the
+    uninterrupted run would have. Under DDP each rank takes every world-th row of the permutation.
+    """
+
+    def __init__(self, x: torch.Tensor, *, batch_size: int, noise: float, seed: int,
+                 shuffle: bool = True, epoch: Callable[[], int] = lambda: 0,
+                 rank: int = 0, world: int = 1):
+        self.x, self.batch_size, self.noise, self.seed = x, batch_size, noise, seed
+        self.shuffle, self.epoch, self.rank, self.world = shuffle, epoch, rank, world
+
+    def _rows(self) -> int:
+        # Every rank gets the same count (a rank with one batch more would hang DDP): up to
+        # world-1 rows per epoch are left out, different ones each epoch when shuffled.
+        return len(self.x) // self.world if self.world > 1 else len(self.x)
+
+    def __len__(self) -> int:
+        return math.ceil(self._rows() / self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        dev = self.x.device
+        gen = torch.Generator(device=dev)
+        gen.manual_seed(self.seed * 1_000_003 + (self.epoch() if self.shuffle else 0))
+        used = self._rows() * self.world
+        if self.shuffle:
+            idx = torch.randperm(len(self.x), generator=gen, device=dev)[:used][self.rank::self.world]
+        else:
+            idx = torch.arange(self.rank, used, self.world, device=dev)
+        for i in range(0, len(idx), self.batch_size):
+            clean = self.x.index_select(0, idx[i:i + self.batch_size])     # (B, D)
+            yield clean, mask(clean, self.noise, gen)
+
+
+class MatrixDataModule(L.LightningDataModule):
+    """Train/val matrices moved to the trainer's device in `setup`; val keeps a fixed mask."""
+
+    def __init__(self, x_train, x_val, *, batch_size: int, noise: float, seed: int,
+                 val_batch_size: int = 8192):
+        super().__init__()
+        self.host = {"train": x_train, "val": x_val}
+        self.batch_size, self.noise, self.seed = batch_size, noise, seed
+        self.val_batch_size = val_batch_size
+        self.data: dict[str, torch.Tensor] = {}
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.data:
+            return
+        device = self.trainer.strategy.root_device if self.trainer else torch.device("cpu")
+        self.data = {k: to_device(v, device) for k, v in self.host.items() if v is not None}
+        self.train_mean = column_mean(self.data["train"])                  # (D,) for rel_error
+
+    def _rank_world(self) -> tuple[int, int]:
+        t = self.trainer
+        return (t.global_rank, t.world_size) if t is not None else (0, 1)
+
+    def train_dataloader(self) -> DeviceBatches:
+        rank, world = self._rank_world()
+        return DeviceBatches(self.data["train"], batch_size=self.batch_size, noise=self.noise,
+                             seed=self.seed, epoch=lambda: self.trainer.current_epoch,
+                             rank=rank, world=world)
+
+    def val_dataloader(self) -> DeviceBatches | list:
+        if "val" not in self.data or len(self.data["val"]) == 0:
+            return []
+        rank, world = self._rank_world()
+        return DeviceBatches(self.data["val"], batch_size=self.val_batch_size, noise=self.noise,
+                             seed=self.seed + 7919, shuffle=False, rank=rank, world=world)

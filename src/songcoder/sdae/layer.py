@@ -1,0 +1,109 @@
+"""One denoising autoencoder layer: encoder n_in -> n_out, decoder back, named loss terms."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from songcoder.sdae import regularizers as R
+from songcoder.sdae.trelu import trelu
+
+ACTIVATIONS = {
+    "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh,
+    "relu": torch.relu,
+    "trelu": trelu,
+    "linear": lambda z: z,
+}
+# Activations whose codes lie in [0, 1], as the KL sparsity term needs.
+UNIT_RANGE = {"sigmoid", "trelu"}
+
+
+class DenoisingLayer(nn.Module):
+    """x (B, n_in) -> h = act(x W^T + b) (B, n_out) -> x_hat = out_act(h W_dec^T + c) (B, n_in).
+
+    `out_activation` is the range of what this layer reconstructs: "linear" for the input
+    features (z-scored or min-max, any sign: a sigmoid output could not fit z-scores), and the
+    previous layer's activation for a deeper layer, whose targets are codes in that range.
+    Deeper decoders must be non-linear anyway: a stack of linear decoders is one rank-21 linear
+    map and could do no better than PCA-21 on the training set.
+    """
+
+    def __init__(self, n_in: int, n_out: int, *, activation: str = "sigmoid",
+                 out_activation: str = "linear", tied: bool = True, regularizer: str = "none",
+                 sparsity_target: float = 0.05, sparsity_weight: float = 3.0,
+                 weight_decay: float = 1e-4):
+        super().__init__()
+        for name, val in (("activation", activation), ("out_activation", out_activation)):
+            if val not in ACTIVATIONS:
+                raise ValueError(f"{name}: expected one of {sorted(ACTIVATIONS)}, got {val!r}")
+        if regularizer not in ("none", "sparse", "rank_ordered"):
+            raise ValueError(f"regularizer: expected none, sparse or rank_ordered, got {regularizer!r}")
+        if regularizer == "sparse" and activation not in UNIT_RANGE:
+            raise ValueError(f"regularizer 'sparse' needs codes in [0, 1] (activation sigmoid or "
+                             f"trelu), got activation {activation!r}")
+        self.kwargs: dict[str, Any] = dict(
+            n_in=n_in, n_out=n_out, activation=activation, out_activation=out_activation,
+            tied=tied, regularizer=regularizer, sparsity_target=sparsity_target,
+            sparsity_weight=sparsity_weight, weight_decay=weight_decay)
+        self.act = ACTIVATIONS[activation]
+        self.out_act = ACTIVATIONS[out_activation]
+        self.regularizer = regularizer
+        # Glorot uniform; x4 for the logistic (Glorot & Bengio 2010, the Theano dA tutorial).
+        bound = math.sqrt(6.0 / (n_in + n_out)) * (4.0 if activation == "sigmoid" else 1.0)
+        self.weight = nn.Parameter(torch.empty(n_out, n_in).uniform_(-bound, bound))   # (H, D)
+        self.bias = nn.Parameter(torch.zeros(n_out))
+        self.dec_weight = None if tied else nn.Parameter(
+            torch.empty(n_in, n_out).uniform_(-bound, bound))                          # (D, H)
+        self.dec_bias = nn.Parameter(torch.zeros(n_in))
+
+    @property
+    def n_in(self) -> int:
+        return self.kwargs["n_in"]
+
+    @property
+    def n_out(self) -> int:
+        return self.kwargs["n_out"]
+
+    @property
+    def w_dec(self) -> torch.Tensor:
+        """Decoder weight (D, H): the encoder's transpose when tied."""
+        return self.weight.t() if self.dec_weight is None else self.dec_weight
+
+    def untie(self) -> None:
+        """Give the decoder its own copy of the weights (fine-tuning may move them apart)."""
+        if self.dec_weight is None:
+            self.dec_weight = nn.Parameter(self.weight.detach().t().clone())
+            self.kwargs["tied"] = False
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(F.linear(x, self.weight, self.bias))                 # (B, H)
+
+    def decode(self, h: torch.Tensor) -> torch.Tensor:
+        return self.out_act(F.linear(h, self.w_dec, self.dec_bias))         # (B, D)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+    def losses(self, x_clean: torch.Tensor, x_noisy: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Named terms; "loss" is what is minimised. The target is always the clean input."""
+        k = self.kwargs
+        h = self.encode(x_noisy)
+        if self.regularizer == "rank_ordered":
+            if k["out_activation"] == "linear":
+                recon = R.rank_ordered_linear(h, self.w_dec, self.dec_bias, x_clean)
+            else:
+                recon = R.rank_ordered_naive(h, self.w_dec, self.dec_bias, x_clean, self.out_act)
+        else:
+            recon = R.half_sse(self.decode(h), x_clean)
+        terms = {"recon": recon}
+        if self.regularizer == "sparse":
+            ws = [self.weight] + ([] if self.dec_weight is None else [self.dec_weight])
+            terms["weight_decay"] = k["weight_decay"] * R.weight_decay(*ws)
+            terms["sparsity"] = k["sparsity_weight"] * R.kl_sparsity(h, k["sparsity_target"])
+        terms["loss"] = sum(terms.values())
+        return terms

@@ -1,0 +1,59 @@
+"""The deep autoencoder: encoders of layers 1..K in order, their decoders in reverse."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import torch
+from torch import nn
+
+from songcoder.sdae.layer import DenoisingLayer
+from songcoder.sdae.regularizers import half_sse
+
+
+class DeepAutoencoder(nn.Module):
+    """x (B, 1482) -> 352 -> 84 -> 21 (code) -> 84 -> 352 -> 1482, from pretrained layers."""
+
+    def __init__(self, layers: list[dict[str, Any]]):
+        super().__init__()
+        self.kwargs = {"layers": [dict(k) for k in layers]}
+        self.layers = nn.ModuleList(DenoisingLayer(**k) for k in layers)
+
+    @classmethod
+    def from_layers(cls, layers: list[DenoisingLayer], *, untie: bool = False) -> "DeepAutoencoder":
+        """A copy of the greedy stack (the pretrained layers stay untouched)."""
+        layers = [copy.deepcopy(layer).cpu() for layer in layers]
+        if untie:
+            for layer in layers:
+                layer.untie()
+        model = cls([layer.kwargs for layer in layers])
+        for mine, theirs in zip(model.layers, layers):
+            mine.load_state_dict(theirs.state_dict())
+        return model
+
+    @property
+    def sizes(self) -> list[int]:
+        return [self.layers[0].n_in] + [layer.n_out for layer in self.layers]
+
+    def truncated(self, depth: int) -> "DeepAutoencoder":
+        """The first `depth` layers as their own autoencoder (greedy stack at that depth)."""
+        return DeepAutoencoder.from_layers(list(self.layers[:depth]))
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        for layer in self.layers:
+            x = layer.encode(x)
+        return x                                                           # (B, code)
+
+    def decode(self, h: torch.Tensor) -> torch.Tensor:
+        for layer in reversed(self.layers):
+            h = layer.decode(h)
+        return h                                                           # (B, D)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+    def losses(self, x_clean: torch.Tensor, x_noisy: torch.Tensor) -> dict[str, torch.Tensor]:
+        # Fine-tuning minimises plain reconstruction of the clean input end to end.
+        recon = half_sse(self(x_noisy), x_clean)
+        return {"recon": recon, "loss": recon}

@@ -1,0 +1,164 @@
+"""Greedy layer-wise pretraining, fine-tuning, encoding, self-describing checkpoints.
+
+Knows nothing of DVC or MLflow: configs and arrays in, (metrics, model) out. A Lightning
+`logger` passed by the caller receives `train/loss`, `val/loss`, `val/rel_error` per epoch.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from torch import nn
+
+from songcoder.atomic import atomic_path
+from songcoder.config import SdaeConfig, TrainerConfig
+from songcoder.sdae.data import MatrixDataModule, column_mean, to_device
+from songcoder.sdae.layer import DenoisingLayer
+from songcoder.sdae.module import AutoencoderModule
+from songcoder.sdae.stack import DeepAutoencoder
+from songcoder.training import make_trainer, resume_path
+
+FORMAT = "songcoder.sdae/1"
+
+
+def make_layer(cfg: SdaeConfig, k: int, n_in: int) -> DenoisingLayer:
+    """Layer k (1-based) mapping n_in -> cfg.layers[k-1]."""
+    return DenoisingLayer(
+        n_in, cfg.layers[k - 1], activation=cfg.activation,
+        # layer 1 reconstructs normalised features (any sign): linear; deeper layers reconstruct
+        # codes in the activation's range; rank-ordered layer 1 uses the O(H^2) linear form.
+        out_activation="linear" if k == 1 else cfg.activation,
+        tied=cfg.tied, regularizer=cfg.regularizer, sparsity_target=cfg.sparsity_target,
+        sparsity_weight=cfg.sparsity_weight, weight_decay=cfg.weight_decay)
+
+
+def _fit(net: nn.Module, cfg: SdaeConfig, trainer_cfg: TrainerConfig, *, stage: str, epochs: int,
+         lr: float, noise: float, seed: int, x_train, x_val, ckpt_dir, logger, **trainer_kw
+         ) -> tuple[dict[str, Any], AutoencoderModule]:
+    L.seed_everything(seed, workers=False, verbose=False)
+    # Saturated sigmoids produce denormal gradients, which run ~20x slower on x86 CPUs.
+    torch.set_flush_denormal(True)
+    dm = MatrixDataModule(x_train, x_val, batch_size=cfg.batch_size, noise=noise, seed=seed)
+    module = AutoencoderModule(net, optimizer=cfg.optimizer, lr=lr, momentum=cfg.momentum)
+    trainer = make_trainer(trainer_cfg, stage=stage, max_epochs=epochs,
+                           ckpt_dir=Path(ckpt_dir) if ckpt_dir is not None else None,
+                           logger=logger, **trainer_kw)
+    trainer.fit(module, datamodule=dm, ckpt_path=resume_path(ckpt_dir))
+    net.cpu().eval()
+    last = module.history[-1] if module.history else {}
+    metrics = {
+        "train/loss": last.get("train_loss", float("nan")),
+        "val/loss": last.get("val_loss", float("nan")),
+        "val/rel_error": last.get("val_rel_error", float("nan")),
+        "epochs": len(module.history),
+        "history": module.history,
+    }
+    return metrics, module
+
+
+def pretrain_layer(cfg: SdaeConfig, trainer_cfg: TrainerConfig, k: int, x_train, x_val=None, *,
+                   ckpt_dir: str | Path | None = None, logger: Any = None, **trainer_kw
+                   ) -> tuple[dict[str, Any], DenoisingLayer]:
+    """Train layer k (1-based) on the codes of layer k-1 (the features for k=1)."""
+    if not 1 <= k <= len(cfg.layers):
+        raise ValueError(f"layer k: expected 1..{len(cfg.layers)}, got {k}")
+    L.seed_everything(cfg.seed + k, verbose=False)                       # the initial weights
+    layer = make_layer(cfg, k, int(x_train.shape[1]))
+    metrics, _ = _fit(layer, cfg, trainer_cfg, stage=f"pretrain_{k}", epochs=cfg.pretrain_epochs,
+                      lr=cfg.lr, noise=cfg.noise, seed=cfg.seed + k, x_train=x_train, x_val=x_val,
+                      ckpt_dir=ckpt_dir, logger=logger, **trainer_kw)
+    return metrics, layer
+
+
+def finetune(cfg: SdaeConfig, trainer_cfg: TrainerConfig, layers: list[DenoisingLayer], x_train,
+             x_val=None, *, ckpt_dir: str | Path | None = None, logger: Any = None, **trainer_kw
+             ) -> tuple[dict[str, Any], DeepAutoencoder]:
+    """Stack the pretrained layers into one D -> code -> D network and train it end to end."""
+    model = DeepAutoencoder.from_layers(layers, untie=cfg.finetune_untie)
+    metrics, _ = _fit(model, cfg, trainer_cfg, stage="finetune", epochs=cfg.finetune_epochs,
+                      lr=cfg.finetune_lr, noise=cfg.finetune_noise, seed=cfg.seed + 100,
+                      x_train=x_train, x_val=x_val, ckpt_dir=ckpt_dir, logger=logger, **trainer_kw)
+    return metrics, model
+
+
+def train_all(cfg: SdaeConfig, trainer_cfg: TrainerConfig, x_train, x_val=None, **trainer_kw
+              ) -> tuple[dict[str, Any], list[DenoisingLayer], DeepAutoencoder]:
+    """All pretrain stages then fine-tuning in one call (experiments, optimizer comparisons).
+
+    metrics: {"pretrain_1": {...}, ..., "finetune": {...}}, each with its per-epoch "history".
+    """
+    metrics: dict[str, Any] = {}
+    layers: list[DenoisingLayer] = []
+    a, b = x_train, x_val
+    for k in range(1, len(cfg.layers) + 1):
+        metrics[f"pretrain_{k}"], layer = pretrain_layer(cfg, trainer_cfg, k, a, b, **trainer_kw)
+        layers.append(layer)
+        a, b = encode(layer, a), (encode(layer, b) if b is not None else None)
+    metrics["finetune"], model = finetune(cfg, trainer_cfg, layers, x_train, x_val, **trainer_kw)
+    return metrics, layers, model
+
+
+@torch.no_grad()
+def encode(model: nn.Module, x, *, batch_size: int = 8192, device: str | None = None) -> np.ndarray:
+    """Codes (N, H) float32 of a layer or deep model; batched, in eval mode, no noise."""
+    return _apply(model, x, "encode", batch_size, device)
+
+
+@torch.no_grad()
+def reconstruct(model: nn.Module, x, *, batch_size: int = 8192, device: str | None = None) -> np.ndarray:
+    """model(x) (N, D) float32: the clean-input reconstruction."""
+    return _apply(model, x, "forward", batch_size, device)
+
+
+def _apply(model: nn.Module, x, fn: str, batch_size: int, device: str | None) -> np.ndarray:
+    dev = torch.device(device) if device else next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    xt = to_device(x, "cpu")
+    out = [getattr(model, fn)(xt[i:i + batch_size].to(dev)).float().cpu()
+           for i in range(0, len(xt), batch_size)]
+    model.train(was_training)
+    return torch.cat(out).numpy() if out else np.zeros((0, 0), np.float32)
+
+
+def train_mean(x) -> np.ndarray:
+    return column_mean(to_device(x, "cpu")).numpy()
+
+
+# ----------------------------------------------------------------------------- checkpoints
+
+
+def save(path: str | Path, model: nn.Module, config: Any = None) -> None:
+    """Constructor kwargs + resolved config + state_dict, written atomically."""
+    blob = {"format": FORMAT, "class": type(model).__name__, "kwargs": model.kwargs,
+            "config": dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config,
+            "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
+    with atomic_path(path) as tmp:
+        torch.save(blob, tmp)
+
+
+def load(path: str | Path, *, with_config: bool = False):
+    """Rebuild the model from the file alone (in eval mode, on CPU)."""
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    if blob.get("format") != FORMAT:
+        raise ValueError(f"{path}: not a songcoder SDAE checkpoint (format {blob.get('format')!r})")
+    cls = {"DenoisingLayer": DenoisingLayer, "DeepAutoencoder": DeepAutoencoder}[blob["class"]]
+    model = cls(**blob["kwargs"])
+    model.load_state_dict(blob["state_dict"])
+    model.eval()
+    return (model, blob["config"]) if with_config else model
+
+
+def write_history_csv(path: str | Path, history: list[dict[str, float]]) -> None:
+    """Per-epoch history as CSV (epoch, train_loss, val_loss, val_rel_error) for DVC plots."""
+    cols = ["epoch", "train_loss", "val_loss", "val_rel_error"]
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(history)

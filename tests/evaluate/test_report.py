@@ -1,0 +1,43 @@
+import json
+
+import numpy as np
+
+from songcoder.config import EvaluateConfig
+from songcoder.evaluate import evaluate_all
+from songcoder.evaluate.plots import depth_rows, group_rows, history_figure, save_figures
+from songcoder.sdae.synthetic import song_vectors, zscore
+
+
+def test_evaluate_all_reports_every_key_and_plots(labelled_songs, trained, tmp_path):
+    tr, va, te, style, pattern = labelled_songs
+    greedy, model = trained
+    # two halves of each test song: the same song with a different noise draw
+    xa, _, _ = song_vectors(200, seed=5, noise=0.08)
+    xb, _, _ = song_vectors(200, seed=5, noise=0.02)
+    _, ha, hb = zscore(xa[:120], xa[150:], xb[150:])
+    cfg = EvaluateConfig(k=5)
+    m = evaluate_all(cfg, tr, te, finetuned=model, greedy=greedy, halves=(ha, hb),
+                     labels={"style": style, "pattern": pattern})
+    json.dumps(m)                                                 # JSON-able as is
+    assert set(m["rel_error"]) == {"finetuned_4", "greedy_48", "greedy_12", "greedy_4",
+                                   "pca_48", "pca_12", "pca_4"}
+    assert all(0 < v < 2 for v in m["rel_error"].values())
+    assert m["rel_error"]["pca_48"] < m["rel_error"]["pca_12"] < m["rel_error"]["pca_4"] < 1
+    assert set(m["rel_error_group"]["pca_4"]) == {"rhythm_0", "rhythm_1", "rhythm_2", "loudness"}
+    assert set(m["masked"]) == {"finetuned_4", "greedy_4", "pca_4"}
+    r = m["retrieval"]
+    for rep in ("code", "pca_4", "raw"):
+        assert 0 <= r[f"top1_halves_{rep}"] <= 1 and 0 <= r[f"p_at_5_{rep}"] <= 1
+        assert 0 <= r[f"p_at_5_pattern_{rep}"] <= r[f"p_at_5_{rep}"] + 1e-9  # pattern implies style
+    assert r["top1_halves_raw"] > 0.5                             # the halves really are alike
+    assert isinstance(m["collapsed"], bool) and m["collapsed"] == m["collapse"]["finetuned_4"]["collapsed"]
+    assert m["beats_pca"] == (m["rel_error"]["finetuned_4"] < m["rel_error"]["pca_4"])
+
+    paths = save_figures(m, tmp_path)
+    assert [p.name for p in paths] == ["rel_error_depth.png", "rel_error_groups.png"]
+    assert all(p.read_bytes()[:4] == b"\x89PNG" for p in paths)
+    rows = depth_rows(m)
+    assert {r["model"] for r in rows} == {"finetuned", "greedy", "pca"} and len(rows) == 7
+    assert len(group_rows(m)) == 3 * 4
+    hist = [{"epoch": i, "val_rel_error": float(v)} for i, v in enumerate(np.linspace(1, .5, 5))]
+    assert history_figure({"adam": hist}, tmp_path / "h.png").exists()

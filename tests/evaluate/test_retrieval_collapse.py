@@ -1,0 +1,54 @@
+import dataclasses
+
+import numpy as np
+
+from songcoder.config import EvaluateConfig
+from songcoder.evaluate.collapse import code_std, collapse_check
+from songcoder.evaluate.metrics import rel_error
+from songcoder.evaluate.retrieval import precision_at_k, top1_halves
+from songcoder.sdae import encode, reconstruct
+
+from .conftest import train_stack
+
+
+def test_top1_halves_finds_the_other_half():
+    rng = np.random.default_rng(0)
+    songs = rng.normal(size=(30, 8))
+    a = songs + 0.01 * rng.normal(size=songs.shape)
+    b = songs + 0.01 * rng.normal(size=songs.shape)
+    assert top1_halves(a, b) == 1.0
+    assert top1_halves(a, rng.normal(size=songs.shape)) < 0.3
+
+
+def test_precision_at_k_on_clusters():
+    rng = np.random.default_rng(1)
+    labels = np.repeat(np.arange(4), 15)
+    centres = rng.normal(size=(4, 5)) * 10
+    z = centres[labels] + rng.normal(size=(60, 5))
+    assert precision_at_k(z, labels, 10) == 1.0
+    shuffled = rng.permutation(labels)
+    assert precision_at_k(z, shuffled, 10) < 0.5
+    assert precision_at_k(z[:3], labels[:3], 10) == 1.0        # k capped at N - 1
+
+
+def test_constant_codes_or_mean_decoding_are_collapsed():
+    cfg = EvaluateConfig()
+    rng = np.random.default_rng(2)
+    assert collapse_check(0.99, rng.normal(size=(20, 4)), cfg)["collapsed"]
+    assert collapse_check(0.4, np.full((20, 4), 0.5), cfg)["collapsed"]
+    assert not collapse_check(0.4, rng.normal(size=(20, 4)), cfg)["collapsed"]
+    assert collapse_check(float("nan"), rng.normal(size=(20, 4)), cfg)["collapsed"]
+    assert code_std(np.full((5, 3), 2.0)) == 0.0
+
+
+def test_rmsprop_with_a_large_learning_rate_collapses(labelled_songs, small_cfg, trained):
+    tr, va, te, _, _ = labelled_songs
+    cfg = EvaluateConfig()
+    mean = tr.mean(0)
+    sdae = dataclasses.replace(small_cfg, optimizer="rmsprop", lr=0.1, finetune_lr=0.1,
+                               activation="sigmoid")
+    models = {"rmsprop": train_stack(sdae, tr, va)[1], "adam": trained[1]}
+    verdict = {name: collapse_check(rel_error(te, reconstruct(m, te), mean), encode(m, te), cfg)
+               for name, m in models.items()}
+    assert verdict["rmsprop"]["collapsed"], verdict
+    assert not verdict["adam"]["collapsed"], verdict

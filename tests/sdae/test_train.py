@@ -1,0 +1,85 @@
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from songcoder.sdae import (DeepAutoencoder, encode, finetune, load, pretrain_layer, reconstruct,
+                            save, write_history_csv)
+
+
+def _rel(model, x, mean):
+    return float(((reconstruct(model, x) - x) ** 2).sum() / ((x - mean) ** 2).sum())
+
+
+def test_greedy_pretraining_then_finetuning_learns(songs, small_cfg, cpu, tmp_path):
+    tr, va, te = songs
+    layers, a, b = [], tr, va
+    for k in (1, 2, 3):
+        m, layer = pretrain_layer(small_cfg, cpu, k, a, b)
+        assert m["epochs"] == small_cfg.pretrain_epochs == len(m["history"])
+        assert np.isfinite(m["val/rel_error"])
+        hist = [h["train_loss"] for h in m["history"]]
+        assert hist[-1] < hist[0]
+        layers.append(layer)
+        a, b = encode(layer, a), encode(layer, b)
+        assert a.shape == (len(tr), small_cfg.layers[k - 1]) and a.dtype == np.float32
+    greedy = DeepAutoencoder.from_layers(layers)
+    m, model = finetune(small_cfg, cpu, layers, tr, va)
+    assert {"train/loss", "val/loss", "val/rel_error", "history"} <= set(m)
+    mean = tr.mean(0)
+    assert _rel(model, va, mean) < _rel(greedy, va, mean)
+    assert encode(model, te).shape == (len(te), 4)
+    write_history_csv(tmp_path / "h.csv", m["history"])
+    lines = (tmp_path / "h.csv").read_text().splitlines()
+    assert lines[0] == "epoch,train_loss,val_loss,val_rel_error" and len(lines) == 1 + 4
+
+
+def test_same_seed_same_metrics_and_resume_continues_the_run(songs, small_cfg, cpu, tmp_path):
+    tr, va, _ = songs
+    cfg5 = dataclasses.replace(small_cfg, pretrain_epochs=5)
+    full, _ = pretrain_layer(cfg5, cpu, 1, tr, va)
+    again, _ = pretrain_layer(cfg5, cpu, 1, tr, va)
+    assert full["history"] == again["history"]
+    # "killed" after 3 epochs, rerun with the same params and checkpoint folder
+    first, _ = pretrain_layer(dataclasses.replace(small_cfg, pretrain_epochs=3), cpu, 1, tr, va,
+                              ckpt_dir=tmp_path)
+    assert (tmp_path / "last.ckpt").exists()
+    resumed, layer = pretrain_layer(cfg5, cpu, 1, tr, va, ckpt_dir=tmp_path)
+    assert resumed["history"][:3] == first["history"]
+    assert len(resumed["history"]) == 5
+    for got, want in zip(resumed["history"], full["history"]):
+        assert got == pytest.approx(want, rel=1e-5)
+
+
+def test_checkpoints_rebuild_the_model_from_the_file_alone(songs, small_cfg, cpu, tmp_path):
+    tr, va, _ = songs
+    cfg = dataclasses.replace(small_cfg, layers=[16, 5], tied=False, pretrain_epochs=1,
+                              finetune_epochs=1)
+    _, l1 = pretrain_layer(cfg, cpu, 1, tr, va)
+    _, l2 = pretrain_layer(cfg, cpu, 2, encode(l1, tr), encode(l1, va))
+    _, deep = finetune(cfg, cpu, [l1, l2], tr, va)
+    for i, model in enumerate([l1, deep]):
+        path = tmp_path / f"m{i}.pt"
+        save(path, model, cfg)
+        back, config = load(path, with_config=True)
+        assert type(back) is type(model) and config["layers"] == [16, 5]
+        assert np.array_equal(reconstruct(back, va), reconstruct(model, va))
+    assert not list(tmp_path.glob(".*tmp*"))              # atomic: no temp files left
+
+
+@pytest.mark.parametrize("over", [
+    dict(optimizer="lbfgs", lr=1.0, batch_size=100),
+    dict(regularizer="rank_ordered", activation="trelu"),
+    dict(regularizer="sparse", activation="sigmoid", tied=False),
+    dict(optimizer="adam_centered"),
+])
+def test_variants_train_through_lightning(songs, small_cfg, cpu, over):
+    tr, va, _ = songs
+    cfg = dataclasses.replace(small_cfg, layers=[24, 6], **over)
+    m1, l1 = pretrain_layer(cfg, cpu, 1, tr, va)
+    m2, _ = pretrain_layer(cfg, cpu, 2, encode(l1, tr), encode(l1, va))   # non-linear output layer
+    for m in (m1, m2):
+        losses = [h["train_loss"] for h in m["history"]]
+        assert all(np.isfinite(losses)) and losses[-1] < losses[0]
+    assert torch.isfinite(l1.weight).all()
