@@ -25,7 +25,7 @@ def main() -> None:
             sdae.save("models/sdae.pt", model, cfg["sdae"])
             sdae.write_history_csv("plots/finetune.csv", history)
             save_json("metrics/finetune.json", metrics)
-            run.log_metrics(metrics)
+            run.log_metrics({"epochs": metrics["epochs"]})  # curves came via Lightning
             run.log_artifact("metrics/finetune.json")
             run.log_artifact("plots/finetune.csv")
             print(f"finetune: val rel_error {metrics['val/rel_error']:.4f} "

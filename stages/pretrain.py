@@ -35,7 +35,7 @@ def main() -> None:
                     save_npy(f"data/codes/layer_{k}/{split}.npy", sdae.encode(layer, xs))
                 sdae.write_history_csv(f"plots/{stage}.csv", history)
                 save_json(f"metrics/{stage}.json", metrics)
-                run.log_metrics(metrics)
+                run.log_metrics({"epochs": metrics["epochs"]})  # curves came via Lightning
                 run.log_artifact(f"metrics/{stage}.json")
                 run.log_artifact(f"plots/{stage}.csv")
                 print(f"{stage}: val rel_error {metrics['val/rel_error']:.4f} "

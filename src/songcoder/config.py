@@ -113,8 +113,12 @@ class SdaeConfig:
     seed: int = _f(0, lo=0)
 
     def check(self) -> None:
-        if len(self.layers) < 1:
-            raise ConfigError("sdae.layers: expected at least one layer size")
+        if len(self.layers) != 3:  # the pipeline has three pretrain stages
+            raise ConfigError(f"sdae.layers: expected three layer sizes (one per pretrain "
+                              f"stage), got {self.layers}")
+        if self.regularizer == "sparse" and self.activation not in ("sigmoid", "trelu"):
+            raise ConfigError(f"sdae.activation: the sparse regularizer needs activations in "
+                              f"(0, 1) (sigmoid or trelu), got {self.activation!r}")
 
 
 @dataclass(frozen=True)

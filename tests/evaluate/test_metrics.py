@@ -32,7 +32,7 @@ def test_groups_cover_the_song_vector_and_score_separately():
     x_hat = x.copy()
     x_hat[:, FEATURE_GROUPS["loudness"]] = 0.0                  # only loudness is wrong
     per = group_rel_errors(x, x_hat, np.zeros(N_FEATURES))
-    assert per["loudness"] == 1.0 and per["rhythm_0"] == per["rhythm_1"] == per["rhythm_2"] == 0.0
+    assert per["loudness"] == 1.0 and per["rhythm_low"] == per["rhythm_mid"] == per["rhythm_high"] == 0.0
 
 
 def test_masked_error_counts_only_the_zeroed_entries():

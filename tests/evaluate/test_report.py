@@ -23,7 +23,7 @@ def test_evaluate_all_reports_every_key_and_plots(labelled_songs, trained, tmp_p
                                    "pca_48", "pca_12", "pca_4"}
     assert all(0 < v < 2 for v in m["rel_error"].values())
     assert m["rel_error"]["pca_48"] < m["rel_error"]["pca_12"] < m["rel_error"]["pca_4"] < 1
-    assert set(m["rel_error_group"]["pca_4"]) == {"rhythm_0", "rhythm_1", "rhythm_2", "loudness"}
+    assert set(m["rel_error_group"]["pca_4"]) == {"rhythm_low", "rhythm_mid", "rhythm_high", "loudness"}
     assert set(m["masked"]) == {"finetuned_4", "greedy_4", "pca_4"}
     r = m["retrieval"]
     for rep in ("code", "pca_4", "raw"):

@@ -9,11 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-# Column groups of the 1482-d song vector: 3 rhythm bands x 384 ticks, then 30 x 11 loudness quantiles.
-FEATURE_GROUPS: dict[str, slice] = {
-    "rhythm_0": slice(0, 384), "rhythm_1": slice(384, 768), "rhythm_2": slice(768, 1152),
-    "loudness": slice(1152, 1482),
-}
+from songcoder.features.layout import GROUPS as FEATURE_GROUPS  # the one layout definition
 
 
 def rel_error(x: np.ndarray, x_hat: np.ndarray, mean: np.ndarray,

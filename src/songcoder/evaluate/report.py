@@ -2,7 +2,7 @@
 
 Keys (sizes come from the model, e.g. 352/84/21):
   rel_error.{finetuned_21, greedy_352, greedy_84, greedy_21, pca_352, pca_84, pca_21}
-  rel_error_group.{finetuned_21, greedy_21, pca_21}.{rhythm_0, rhythm_1, rhythm_2, loudness}
+  rel_error_group.{finetuned_21, greedy_21, pca_21}.{rhythm_low, rhythm_mid, rhythm_high, loudness}
   masked.{finetuned_21, greedy_21, pca_21}        error on the zeroed test entries only
   retrieval.top1_halves_{code, pca_21, raw}       needs `halves`
   retrieval.p_at_10_{code, pca_21, raw}           first label (same style); others add the label

@@ -42,14 +42,18 @@ def _fit(net: nn.Module, cfg: SdaeConfig, trainer_cfg: TrainerConfig, *, stage: 
          lr: float, noise: float, seed: int, x_train, x_val, ckpt_dir, logger, **trainer_kw
          ) -> tuple[dict[str, Any], AutoencoderModule]:
     L.seed_everything(seed, workers=False, verbose=False)
-    # Saturated sigmoids produce denormal gradients, which run ~20x slower on x86 CPUs.
-    torch.set_flush_denormal(True)
     dm = MatrixDataModule(x_train, x_val, batch_size=cfg.batch_size, noise=noise, seed=seed)
     module = AutoencoderModule(net, optimizer=cfg.optimizer, lr=lr, momentum=cfg.momentum)
     trainer = make_trainer(trainer_cfg, stage=stage, max_epochs=epochs,
                            ckpt_dir=Path(ckpt_dir) if ckpt_dir is not None else None,
                            logger=logger, **trainer_kw)
-    trainer.fit(module, datamodule=dm, ckpt_path=resume_path(ckpt_dir))
+    # Saturated sigmoids produce denormal gradients, which run ~20x slower on x86 CPUs; the
+    # flag is process-wide, so it is set for the fit only (torch's default is off).
+    torch.set_flush_denormal(True)
+    try:
+        trainer.fit(module, datamodule=dm, ckpt_path=resume_path(ckpt_dir))
+    finally:
+        torch.set_flush_denormal(False)
     net.cpu().eval()
     last = module.history[-1] if module.history else {}
     metrics = {
