@@ -46,7 +46,7 @@ def run_experiments() -> None:
 
 def exp_results() -> dict[str, dict]:
     """Final test figures per experiment name, from `dvc exp show --json`."""
-    rows = json.loads(dvc("exp", "show", "--json"))
+    rows = json.loads(dvc("exp", "show", "--json", "--all-commits"))
     out = {}
     for baseline in rows:
         for exp in (baseline.get("experiments") or []):
@@ -59,17 +59,23 @@ def exp_results() -> dict[str, dict]:
     return out
 
 
-def curves() -> dict[str, list[float]]:
-    """Per-epoch validation relative error of the fine-tuning run of each experiment."""
+def curves(stage: str) -> dict[str, list[float]]:
+    """Per-epoch validation relative error of `stage` for each optimizer.
+
+    Runs are found by their params, not the experiment name: an experiment whose params equal
+    the committed ones (adam is the default) is not rerun by DVC, and its numbers are the last
+    run with those params.
+    """
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking.tracking_uri())
     exp = client.get_experiment_by_name(tracking.EXPERIMENT)
     out = {}
-    for name in OPTIMIZERS:
-        runs = client.search_runs([exp.experiment_id],
-                                  f"tags.dvc_exp_name = 'opt-{name}' and tags.stage = 'finetune'",
-                                  order_by=["attributes.start_time DESC"], max_results=1)
+    for name, lr in OPTIMIZERS.items():
+        runs = client.search_runs(
+            [exp.experiment_id], f"tags.stage = '{stage}' and attributes.status = 'FINISHED' "
+            f"and params.`sdae.optimizer` = '{name}' and params.`sdae.lr` = '{float(lr)}'",
+            order_by=["attributes.start_time DESC"], max_results=1)
         if runs:
             hist = client.get_metric_history(runs[0].info.run_id, "val/rel_error")
             out[name] = [m.value for m in sorted(hist, key=lambda m: m.step)]
@@ -81,7 +87,8 @@ def report() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    final, hist = exp_results(), curves()
+    final = exp_results()
+    hist = {stage: curves(stage) for stage in ("pretrain_1", "finetune")}
     table = []
     for name, lr in OPTIMIZERS.items():
         m = final.get(name, {})
@@ -90,17 +97,20 @@ def report() -> None:
                       "finetuned_21": rel.get("finetuned_21"), "greedy_21": rel.get("greedy_21"),
                       "pca_21": rel.get("pca_21"), "collapsed": m.get("collapsed"),
                       "p_at_10_code": m.get("retrieval", {}).get("p_at_10_code"),
-                      "epochs": len(hist.get(name, []))})
+                      "finetune_epochs": len(hist["finetune"].get(name, []))})
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "optimizers.json").write_text(json.dumps({"table": table, "curves": hist}, indent=2))
 
-    fig, ax = plt.subplots(figsize=(6.5, 4))
-    for name, ys in hist.items():
-        ax.plot(range(1, len(ys) + 1), ys, label=name)
-    ax.axhline(1.0, color="grey", lw=0.8, ls="--", label="mean predictor")
-    ax.set(xlabel="fine-tuning epoch", ylabel="val relative error (÷ mean predictor)",
-           title="1482→21→1482 reconstruction by optimizer", ylim=(0, 1.2))
-    ax.legend(fontsize=8)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+    titles = {"pretrain_1": "layer 1 (1482→352) from scratch",
+              "finetune": "fine-tuning the stack (1482→21→1482)"}
+    for ax, (stage, by_opt) in zip(axes, hist.items()):
+        for name, ys in by_opt.items():
+            ax.plot(range(1, len(ys) + 1), ys, label=name)
+        ax.axhline(1.0, color="grey", lw=0.8, ls="--", label="mean predictor")
+        ax.set(xlabel="epoch", title=titles[stage], ylim=(0, 1.2))
+    axes[0].set_ylabel("val relative error (÷ mean predictor)")
+    axes[1].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(OUT / "optimizers.png", dpi=110)
 
