@@ -44,12 +44,17 @@ def main() -> None:
                   to_csv(plots.group_rows(metrics), ["model", "group", "rel_error"]))
         figures = plots.save_figures(metrics, "plots/evaluate")
         run.log_metrics(metrics)
+        registry = tracking.register_encoder(run, "models/sdae.pt", "data/features/norm.npz",
+                                             metrics["rel_error"]["finetuned_21"])
         for path in ["metrics/evaluate.json", "plots/evaluate/depth.csv",
                      "plots/evaluate/groups.csv", *figures]:
             run.log_artifact(path)
     rel = metrics["rel_error"]
     print("evaluate: relative error " + ", ".join(f"{k} {v:.3f}" for k, v in rel.items())
           + f"; collapsed: {metrics['collapsed']}")
+    if registry:
+        print(f"evaluate: registered {tracking.ENCODER_NAME} v{registry['version']} as candidate"
+              + (", now champion" if registry["champion"] else ", champion unchanged"))
 
 
 if __name__ == "__main__":

@@ -247,3 +247,74 @@ def stage_run(stage: str, configs: Mapping[str, Any]) -> Iterator[StageRun]:
             yield StageRun(run, uri)
         finally:
             client.set_terminated(parent)  # end time = last stage's end; reopened by the next
+
+
+# ----------------------------------------------------------------------------- model registry
+
+ENCODER_NAME = "songcoder-encoder"
+
+
+def _encoder_model_class() -> type:
+    import mlflow.pyfunc
+
+    class SongEncoder(mlflow.pyfunc.PythonModel):
+        """Raw 1482-d song vectors in, 21-d codes out (normalisation included)."""
+
+        def load_context(self, context):
+            import numpy as np
+
+            from songcoder.sdae.train import load
+            self.model = load(context.artifacts["model"])
+            norm = np.load(context.artifacts["norm"])
+            self.mean, self.std = norm["mean"], norm["std"]
+
+        def predict(self, context, model_input, params=None):
+            import numpy as np
+
+            from songcoder.sdae.train import encode
+            x = np.asarray(model_input, dtype=np.float32)
+            return encode(self.model, ((x - self.mean) / self.std).astype(np.float32))
+
+    return SongEncoder
+
+
+def register_encoder(run: StageRun, model_path: str | Path, norm_path: str | Path,
+                     test_rel_error: float, n_in: int = 1482, n_out: int = 21) -> dict[str, Any]:
+    """Log the encoder in `run`, register a new version of `songcoder-encoder`, alias it
+    `candidate`, and move `champion` to it only if its test relative error beats the
+    champion's. Returns {version, champion, previous_champion_rel_error}."""
+    if not run.active:
+        return {}
+    import mlflow
+    import numpy as np
+    from mlflow.models import ModelSignature
+    from mlflow.tracking import MlflowClient
+    from mlflow.types import Schema, TensorSpec
+
+    import songcoder
+    signature = ModelSignature(inputs=Schema([TensorSpec(np.dtype(np.float32), (-1, n_in))]),
+                               outputs=Schema([TensorSpec(np.dtype(np.float32), (-1, n_out))]))
+    info = mlflow.pyfunc.log_model(
+        name="encoder", python_model=_encoder_model_class()(),
+        artifacts={"model": str(model_path), "norm": str(norm_path)}, signature=signature,
+        code_paths=[str(Path(songcoder.__file__).parent)],   # self-contained: no install needed
+        pip_requirements=_requirements(), registered_model_name=ENCODER_NAME)
+    client = MlflowClient(run.uri)
+    version = str(info.registered_model_version)
+    client.set_model_version_tag(ENCODER_NAME, version, "test_rel_error", str(test_rel_error))
+    client.set_registered_model_alias(ENCODER_NAME, "candidate", version)
+    try:
+        champ = client.get_model_version_by_alias(ENCODER_NAME, "champion")
+        best = float(champ.tags.get("test_rel_error", "inf"))
+    except mlflow.exceptions.MlflowException:
+        best = float("inf")
+    promoted = test_rel_error < best
+    if promoted:
+        client.set_registered_model_alias(ENCODER_NAME, "champion", version)
+    return {"version": int(version), "champion": promoted,
+            "previous_champion_rel_error": None if best == float("inf") else best}
+
+
+def _requirements() -> list[str]:
+    from importlib.metadata import version
+    return [f"{p}=={version(p).split('+')[0]}" for p in ("torch", "numpy", "mlflow")]
