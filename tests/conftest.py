@@ -67,7 +67,18 @@ def merge(base: dict, over: dict) -> dict:
 @pytest.fixture
 def repo(tmp_path: Path):
     """A git + DVC copy of this repository with a tiny params.yaml; returns a small handle."""
-    dst = tmp_path / "repo"
+    return make_repo(tmp_path / "repo")
+
+
+@pytest.fixture(scope="session")
+def pipeline(tmp_path_factory):
+    """One real `dvc repro` of the whole pipeline on the tiny config, shared by read-only tests."""
+    repo = make_repo(tmp_path_factory.mktemp("pipeline") / "repo")
+    repo.dvc("repro")
+    return repo
+
+
+def make_repo(dst: Path) -> "Repo":
     files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
                            cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     for rel in files:
