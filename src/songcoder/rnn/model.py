@@ -41,6 +41,22 @@ class AudioRNN(nn.Module):
             self.head = nn.Linear(top, frame * embed)
             self.classes = nn.Linear(embed, levels)
 
+    def init_levels(self, songs) -> None:
+        """Start the level logits at the data's marginal log-frequencies.
+
+        From a flat start the output bias needs thousands of small Adam steps to learn how
+        peaked the level distribution is; a short CPU run cannot afford them.
+        """
+        if self.output != "mulaw":
+            return
+        counts = torch.ones(self.levels)                   # add-one: no level impossible
+        for song in songs:
+            q = mulaw.quantize(torch.as_tensor(song[::7]), self.levels - 1)   # subsample
+            counts += torch.bincount(q, minlength=self.levels)
+        logp = torch.log(counts / counts.sum())
+        with torch.no_grad():
+            self.classes.bias.copy_(logp - logp.mean())
+
     def features(self, x: torch.Tensor, state: State = None) -> tuple[torch.Tensor, State]:
         """x: (B, T, frame) companded input frames -> (B, T, hidden) top-layer states."""
         return self.rnn(self.inp(x), state)
