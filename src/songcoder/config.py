@@ -143,14 +143,20 @@ class RnnConfig:
     hidden: int = _f(256, lo=4)
     mlp_in: int = _f(0, lo=0)                      # hidden size of the input MLP; 0 = none
     mlp_out: int = _f(0, lo=0)                     # hidden size of the output MLP; 0 = none
-    input_noise: float = _f(0.01, lo=0.0)          # std of noise added to inputs in training
+    input_noise: float = _f(0.02, lo=0.0)          # std of noise on the (companded) inputs in training
     batching: Literal["shifted", "random"] = "shifted"
     tbptt_seconds: float = _f(2.0, lo=0.0, lo_open=True)
-    loss: Literal["time_mse", "spectral", "mulaw"] = "time_mse"
-    batch_size: int = _f(32, lo=1)
+    tbptt_chunks: int = _f(4, lo=1)                # TBPTT windows per stream (state carried)
+    loss: Literal["time_mse", "spectral", "mulaw"] = "mulaw"   # sampling keeps it alive
+    phase_weight: float = _f(1.0, lo=0.0)          # spectral: weight of the `phase` term
+    embed: int = _f(16, lo=1)                      # mulaw: per-sample features before the levels
+    head_fraction: float = _f(0.125, lo=0.0, hi=1.0, lo_open=True)  # share of steps scored in training
+    batch_size: int = _f(8, lo=1)
     epochs: int = _f(20, lo=1)
-    steps_per_epoch: int = _f(50, lo=1)
-    lr: float = _f(1e-3, lo=0.0, lo_open=True)
+    steps_per_epoch: int = _f(24, lo=1)
+    val_steps: int = _f(4, lo=1)                   # validation batches per epoch (fixed set)
+    lr: float = _f(2e-3, lo=0.0, lo_open=True)
+    grad_clip: float = _f(1.0, lo=0.0)             # gradient norm clip; 0 = none
     seed: int = _f(0, lo=0)
 
 
@@ -161,7 +167,7 @@ class GenerateConfig:
     count: int = _f(3, lo=1)
     seed_seconds: float = _f(1.0, lo=0.0, lo_open=True)
     seconds: float = _f(10.0, lo=0.0, lo_open=True)
-    temperature: float = _f(1.0, lo=0.0)
+    temperature: float = _f(0.5, lo=0.0)          # mulaw sampling; 0 = argmax
     seed: int = _f(0, lo=0)
 
 

@@ -1,0 +1,260 @@
+"""Continue held-out songs from a seed, and judge the continuations.
+
+Collapse test (`collapse_time`). The continuation is scanned with a window of
+`window` s (1.0) every `hop` s (0.1); the collapse time is the start of the first window, in
+seconds after the seed, that is
+- silent: its RMS is under 10 % of the seed's RMS;
+- static (a fixed point, a held tone, a loop shorter than the STFT window): its spectral
+  motion - the mean absolute change in dB between consecutive STFT frames (1024-point Hann,
+  hop 256), floored 80 dB under the seed's peak - is under 10 % of the seed's;
+- a loop: the window's waveform correlates at >= 0.98 (normalised) with the audio (seed
+  included) 2 ms to 1 s earlier - exact repetition, which a model stuck in a cycle produces
+  and played music almost never does.
+A continuation that never collapses gets its full length. The same test is run on the real
+continuation (`real`) to show what it says about actual music.
+
+LSD (`lsd_db`): per STFT frame (1024-point Hann, hop 256), the RMS over bins of the
+difference in dB between the two power spectra, each floored 80 dB under the reference's
+peak (so a null in one spectrum costs at most 80 dB); averaged over frames. The continuation
+is not expected to match the real one sample by sample: LSD measures whether the right
+sounds, at the right loudness, are there at about the right times.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from songcoder.atomic import atomic_path
+from songcoder.audio.io import AudioError, load_mono, write
+from songcoder.config import GenerateConfig
+from songcoder.rnn import mulaw
+from songcoder.rnn.model import AudioRNN
+
+N_FFT, HOP, TOP_DB = 1024, 256, 80.0
+
+
+def continue_audio(model: AudioRNN, seed: np.ndarray, seconds: float, temperature: float,
+                   rng: np.random.Generator) -> np.ndarray:
+    """Generate `seconds` of audio after `seed` (mono, at model.sample_rate)."""
+    frame = model.frame
+    n = len(seed) // frame * frame                       # whole frames, ending at the seed's end
+    if n == 0:
+        raise ValueError(f"seed shorter than one frame ({len(seed)} < {frame} samples)")
+    frames = torch.from_numpy(np.ascontiguousarray(seed[len(seed) - n:], np.float32))
+    steps = math.ceil(seconds * model.sample_rate / frame)
+    g = torch.Generator().manual_seed(int(rng.integers(1 << 31)))
+    out = model.generate(frames.view(1, -1, frame), steps, temperature, g)   # (1, steps, frame)
+    return out.reshape(-1)[: round(seconds * model.sample_rate)].numpy()
+
+
+# ----------------------------------------------------------------------------- measures
+
+
+def power_spectrogram(x: np.ndarray, n_fft: int = N_FFT, hop: int = HOP) -> np.ndarray:
+    """(frames, n_fft // 2 + 1) power of a Hann-windowed STFT (frames fully inside x)."""
+    x = np.asarray(x, np.float64)
+    if len(x) < n_fft:
+        x = np.pad(x, (0, n_fft - len(x)))
+    idx = np.arange(0, len(x) - n_fft + 1, hop)[:, None] + np.arange(n_fft)
+    return np.abs(np.fft.rfft(x[idx] * np.hanning(n_fft), axis=1)) ** 2
+
+
+def _db(p: np.ndarray, floor: float) -> np.ndarray:
+    return 10 * np.log10(np.maximum(p, floor))
+
+
+def lsd_db(est: np.ndarray, ref: np.ndarray) -> float:
+    """Log-spectral distance in dB between `est` and the reference `ref` (same length)."""
+    n = min(len(est), len(ref))
+    P, R = power_spectrogram(est[:n]), power_spectrogram(ref[:n])
+    floor = max(R.max(), 1e-20) * 10 ** (-TOP_DB / 10)
+    d = _db(P, floor) - _db(R, floor)
+    return float(np.sqrt((d ** 2).mean(axis=1)).mean())
+
+
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if len(x) else 0.0
+
+
+def _motion(S_db: np.ndarray) -> float:
+    return float(np.abs(np.diff(S_db, axis=0)).mean()) if len(S_db) > 1 else 0.0
+
+
+def _max_loop_corr(x: np.ndarray, pos: int, w: int, lag_min: int, lag_max: int) -> float:
+    """max over L in [lag_min, lag_max] of corr(x[pos:pos+w], x[pos-L:pos-L+w])."""
+    lag_max = min(lag_max, pos)
+    if lag_max < lag_min:
+        return 0.0
+    win = x[pos:pos + w]
+    past = x[pos - lag_max: pos + w - lag_min]           # holds every lagged copy
+    nfft = 1 << int(np.ceil(np.log2(len(past) + w)))
+    # dot[j] = sum_n win[n] * past[j + n]; lag L corresponds to j = lag_max - L
+    dot = np.fft.irfft(np.fft.rfft(past, nfft) * np.conj(np.fft.rfft(win, nfft)), nfft)
+    j = np.arange(0, lag_max - lag_min + 1)
+    c = np.concatenate([[0.0], np.cumsum(past ** 2)])
+    energy = c[j + w] - c[j]
+    denom = np.sqrt(energy * (win ** 2).sum()) + 1e-12
+    return float((dot[j] / denom).max())
+
+
+def collapse_time(seed: np.ndarray, cont: np.ndarray, sr: int, *, window: float = 1.0,
+                  hop: float = 0.1, silence: float = 0.1, static: float = 0.1,
+                  loop_corr: float = 0.98, lag_min: float = 0.002,
+                  lag_max: float = 1.0) -> tuple[float, str]:
+    """(seconds after the seed at which `cont` collapses, reason); see the module docstring."""
+    x = np.concatenate([seed, cont]).astype(np.float64)
+    S = power_spectrogram(x)
+    floor = max(power_spectrogram(seed).max(), 1e-20) * 10 ** (-TOP_DB / 10)
+    S_db = _db(S, floor)
+    centres = (np.arange(len(S)) * HOP + N_FFT / 2) / sr  # seconds from the seed's start
+    seed_s = len(seed) / sr
+    seed_rms = _rms(seed)
+    seed_motion = _motion(S_db[centres + N_FFT / 2 / sr <= seed_s])
+    w, h = int(window * sr), max(1, int(hop * sr))
+    for start in range(0, len(cont) - w + 1, h):
+        pos = len(seed) + start
+        if _rms(x[pos:pos + w]) < silence * seed_rms:
+            return start / sr, "silent"
+        inside = (centres >= pos / sr) & (centres <= (pos + w) / sr)
+        if _motion(S_db[inside]) < static * seed_motion:
+            return start / sr, "static"
+        if _max_loop_corr(x, pos, w, int(lag_min * sr), int(lag_max * sr)) >= loop_corr:
+            return start / sr, "loop"
+    return len(cont) / sr, "none"
+
+
+def baselines(seed: np.ndarray, n: int, frame: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Continuations any model should beat: silence, the last frame repeated, the seed looped,
+    and noise with the seed's average spectrum and loudness."""
+    reps = lambda a: np.tile(a, -(-n // len(a)))[:n]      # noqa: E731
+    noise = np.fft.rfft(rng.standard_normal(n))
+    psd = power_spectrogram(seed).mean(axis=0)            # (N_FFT // 2 + 1,)
+    f = np.linspace(0, 1, len(noise))
+    noise = np.fft.irfft(noise * np.sqrt(np.interp(f, np.linspace(0, 1, len(psd)), psd)), n)
+    noise *= _rms(seed) / max(_rms(noise), 1e-12)
+    return {"silence": np.zeros(n, np.float32), "repeat_last_frame": reps(seed[-frame:]),
+            "loop_seed": reps(seed), "seed_spectrum_noise": noise.astype(np.float32)}
+
+
+@torch.inference_mode()
+def nll_bits_per_sample(model: AudioRNN, songs: Sequence[np.ndarray], window: int = 128) -> float:
+    """Teacher-forced NLL of a mulaw model on held-out audio, in bits per sample."""
+    if model.output != "mulaw":
+        raise ValueError("nll_bits_per_sample needs a model trained with the mulaw loss")
+    total, count = 0.0, 0
+    for song in songs:
+        k = len(song) // model.frame
+        frames = torch.from_numpy(np.ascontiguousarray(song[: k * model.frame])).view(1, k, -1)
+        state = None
+        for a in range(0, k - 1, window):                  # windows keep the logits small
+            b = min(a + window, k - 1)
+            logits, state = model(model.encode_input(frames[:, a:b]), state)
+            q = mulaw.quantize(frames[:, a + 1: b + 1], model.levels - 1)
+            total += float(torch.nn.functional.cross_entropy(
+                logits.reshape(-1, model.levels), q.reshape(-1), reduction="sum"))
+            count += q.numel()
+    return total / max(count, 1) / math.log(2)
+
+
+# ----------------------------------------------------------------------------- outputs
+
+
+def save_spectrogram(path: str | Path, x: np.ndarray, sr: int, boundary_s: float, title: str) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    S = power_spectrogram(x)
+    S_db = _db(S, max(S.max(), 1e-20) * 10 ** (-TOP_DB / 10))
+    fig, ax = plt.subplots(figsize=(10, 4))
+    ax.imshow(S_db.T, origin="lower", aspect="auto", cmap="magma",
+              extent=(0, len(x) / sr, 0, sr / 2000))
+    ax.axvline(boundary_s, color="cyan", linestyle="--", label="end of seed")
+    ax.set(xlabel="time (s)", ylabel="frequency (kHz)", title=title)
+    ax.legend(loc="upper right")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=80)
+    plt.close(fig)
+
+
+def _mean(values: list[float]) -> float:
+    return float(np.mean(values)) if values else float("nan")
+
+
+def generate_all(model: AudioRNN, cfg: GenerateConfig, seed_paths: Sequence[str],
+                 out_dir: str | Path) -> tuple[dict[str, Any], list[str]]:
+    """Continue `cfg.count` songs; writes <out_dir>/<song>.wav (seed + continuation) and .png.
+
+    Returns (metrics, written files). Songs that cannot be read or are too short are listed
+    under metrics["skipped"] with the reason.
+    """
+    out_dir = Path(out_dir)
+    sr, frame = model.sample_rate, model.frame
+    rng = np.random.default_rng(cfg.seed)
+    seed_n, cont_n = round(cfg.seed_seconds * sr), round(cfg.seconds * sr)
+    per_song: dict[str, dict[str, Any]] = {}
+    skipped: dict[str, str] = {}
+    files: list[str] = []
+    held_out: list[np.ndarray] = []
+    gen_seconds = gen_wall = 0.0
+    for path in seed_paths:
+        if len(per_song) == cfg.count:
+            break
+        name = Path(path).stem
+        try:
+            audio = load_mono(path, sr)
+        except AudioError as e:
+            skipped[name] = str(e)
+            continue
+        if len(audio) < seed_n + cont_n:
+            skipped[name] = (f"too short ({len(audio) / sr:.2f} s < seed + continuation "
+                             f"{(seed_n + cont_n) / sr:.2f} s)")
+            continue
+        held_out.append(audio)
+        start = int(rng.integers(0, len(audio) - seed_n - cont_n + 1))
+        seed, real = audio[start:start + seed_n], audio[start + seed_n:start + seed_n + cont_n]
+        t0 = time.perf_counter()
+        gen = continue_audio(model, seed, cfg.seconds, cfg.temperature, rng)
+        gen_wall += time.perf_counter() - t0
+        gen_seconds += cfg.seconds
+        t, why = collapse_time(seed, gen, sr)
+        row: dict[str, Any] = {"start_s": start / sr, "time_to_collapse_s": t,
+                               "collapse_reason": why, "lsd_db": lsd_db(gen, real),
+                               "real_time_to_collapse_s": collapse_time(seed, real, sr)[0]}
+        for b, y in baselines(seed, cont_n, frame, rng).items():
+            row[f"{b}_lsd_db"] = lsd_db(y, real)
+            row[f"{b}_time_to_collapse_s"] = collapse_time(seed, y, sr)[0]
+        per_song[name] = row
+        full = np.concatenate([seed, gen])
+        wav, png = out_dir / f"{name}.wav", out_dir / f"{name}.png"
+        write(wav, full, sr)
+        save_spectrogram(png, full, sr, len(seed) / sr,
+                         f"{name}: {cfg.seed_seconds:g} s seed + {cfg.seconds:g} s generated "
+                         f"(T={cfg.temperature:g}); collapse {t:.1f} s ({why}), LSD {row['lsd_db']:.1f} dB")
+        files += [str(wav), str(png)]
+    if not per_song:
+        raise ValueError(f"no usable seed song among {len(seed_paths)}: {skipped}")
+    rows = list(per_song.values())
+    metrics: dict[str, Any] = {
+        "time_to_collapse_s": _mean([r["time_to_collapse_s"] for r in rows]),
+        "time_to_collapse_s_min": float(min(r["time_to_collapse_s"] for r in rows)),
+        "lsd_db": _mean([r["lsd_db"] for r in rows]),
+        "realtime_factor": gen_seconds / gen_wall,
+        "real": {"time_to_collapse_s": _mean([r["real_time_to_collapse_s"] for r in rows])},
+        "baselines": {b: {"lsd_db": _mean([r[f"{b}_lsd_db"] for r in rows]),
+                          "time_to_collapse_s": _mean([r[f"{b}_time_to_collapse_s"] for r in rows])}
+                      for b in ("silence", "repeat_last_frame", "loop_seed", "seed_spectrum_noise")},
+        "songs": len(rows), "seconds": cfg.seconds, "temperature": cfg.temperature,
+        "per_song": per_song, "skipped": skipped,
+    }
+    if model.output == "mulaw":
+        metrics["nll_bits_per_sample"] = nll_bits_per_sample(model, held_out)
+    return metrics, files

@@ -1,0 +1,83 @@
+"""Training losses by name; each returns a dict of named terms plus "loss" (what is optimised).
+
+Names match `rnn.loss` and the logged metrics: `train/time_mse`, `train/log_mag`,
+`train/phase`, `train/mulaw_nll`, `train/bits_per_sample`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from songcoder.rnn import mulaw
+
+
+def phase_distance(theta, phi):
+    """d(theta, phi) = sin^2((theta - phi) / 2), seed 002's phase metric.
+
+    Periodic in both arguments (2 pi), invariant to a common shift, 0 exactly when the phases
+    agree modulo 2 pi, largest (1) at opposite phases. Takes torch tensors or numpy arrays.
+    """
+    sin = torch.sin if isinstance(theta, torch.Tensor) or isinstance(phi, torch.Tensor) else np.sin
+    return sin((theta - phi) / 2) ** 2
+
+
+def _safe_angle(z: torch.Tensor, eps: float) -> torch.Tensor:
+    # atan2's gradient is 0/0 at the origin; bins that small have no meaningful phase, so
+    # they get a fixed angle (0) and no gradient.
+    small = z.abs() < eps
+    re = torch.where(small, torch.full_like(z.real, eps), z.real)
+    im = torch.where(small, torch.zeros_like(z.imag), z.imag)
+    return torch.atan2(im, re)
+
+
+class TimeMSE:
+    """Next-frame prediction in the time domain (the seed's cost)."""
+
+    def __call__(self, pred: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+        mse = F.mse_loss(pred, target)          # pred, target: (B, T, frame)
+        return {"loss": mse, "time_mse": mse}
+
+
+class SpectralLoss:
+    """Per frame: log-magnitude error + phase distance weighted by the target's magnitude.
+
+    The frame's plain DFT (no window) is used, so the loss is zero exactly when the predicted
+    frame equals the target frame.
+    """
+
+    def __init__(self, phase_weight: float = 1.0, eps: float = 1e-3):
+        self.phase_weight, self.eps = phase_weight, eps
+
+    def __call__(self, pred: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+        X = torch.fft.rfft(pred, dim=-1)        # (B, T, frame // 2 + 1) complex
+        Y = torch.fft.rfft(target, dim=-1)
+        mag_x = torch.sqrt(X.real ** 2 + X.imag ** 2 + self.eps ** 2)   # smooth at 0
+        mag_y = Y.abs()
+        log_mag = ((torch.log(mag_x) - torch.log(mag_y + self.eps)) ** 2).mean()
+        w = mag_y / (mag_y.mean() + self.eps)   # loud bins' phases matter, silent ones' do not
+        phase = (w * phase_distance(_safe_angle(X, self.eps), torch.angle(Y))).mean()
+        return {"loss": log_mag + self.phase_weight * phase, "log_mag": log_mag, "phase": phase}
+
+
+class MulawNLL:
+    """256-way categorical over mu-law levels; also reports bits per sample."""
+
+    def __call__(self, logits: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+        # logits: (B, T, frame, levels); target: (B, T, frame) audio in [-1, 1]
+        q = mulaw.quantize(target, logits.shape[-1] - 1)
+        nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), q.reshape(-1))
+        return {"loss": nll, "mulaw_nll": nll, "bits_per_sample": nll.detach() / math.log(2)}
+
+
+def make_loss(name: str, phase_weight: float = 1.0):
+    if name == "time_mse":
+        return TimeMSE()
+    if name == "spectral":
+        return SpectralLoss(phase_weight)
+    if name == "mulaw":
+        return MulawNLL()
+    raise ValueError(f"unknown loss {name!r} (time_mse, spectral, mulaw)")

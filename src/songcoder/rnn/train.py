@@ -1,0 +1,100 @@
+"""train_rnn(cfg, trainer_cfg, train_paths, val_paths) -> (metrics, model); save/load."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+
+from songcoder.atomic import atomic_path
+from songcoder.config import RnnConfig, TrainerConfig
+from songcoder.rnn.data import RnnDataModule, load_songs
+from songcoder.rnn.model import AudioRNN
+from songcoder.rnn.module import RnnModule
+from songcoder.training import make_trainer, resume_path
+
+FORMAT = "songcoder.rnn/1"
+
+
+def model_kwargs(cfg: RnnConfig) -> dict[str, Any]:
+    return dict(frame=cfg.frame, cell=cfg.cell, layers=cfg.layers, hidden=cfg.hidden,
+                mlp_in=cfg.mlp_in, mlp_out=cfg.mlp_out,
+                output="mulaw" if cfg.loss == "mulaw" else "wave", embed=cfg.embed,
+                sample_rate=cfg.sample_rate)
+
+
+def tbptt_frames(cfg: RnnConfig) -> int:
+    return max(1, round(cfg.tbptt_seconds * cfg.sample_rate / cfg.frame))
+
+
+def train_rnn(cfg: RnnConfig, trainer_cfg: TrainerConfig, train_paths: Sequence[str],
+              val_paths: Sequence[str], *, ckpt_dir: Path | None = None, logger: Any = None,
+              callbacks: Sequence[L.Callback] = ()) -> tuple[dict[str, float], AudioRNN]:
+    """Train on `train_paths`, validate on `val_paths`; resumes from `ckpt_dir`/last.ckpt."""
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    t0 = time.perf_counter()
+    train_songs = load_songs(train_paths, cfg.sample_rate)
+    val_songs = load_songs(val_paths, cfg.sample_rate) if val_paths else train_songs[:1]
+    load_s = time.perf_counter() - t0
+    dm = RnnDataModule(train_songs, val_songs, frame=cfg.frame, tbptt=tbptt_frames(cfg),
+                       chunks=cfg.tbptt_chunks, batch_size=cfg.batch_size,
+                       steps_per_epoch=cfg.steps_per_epoch, val_steps=cfg.val_steps,
+                       batching=cfg.batching, seed=cfg.seed)
+    module = RnnModule(model_kwargs(cfg), cfg.loss, cfg.lr, cfg.input_noise,
+                       phase_weight=cfg.phase_weight, head_fraction=cfg.head_fraction,
+                       seed=cfg.seed)
+    module.model.init_levels(train_songs)
+    trainer = make_trainer(trainer_cfg, stage="train_rnn", max_epochs=cfg.epochs,
+                           ckpt_dir=ckpt_dir, logger=logger, reload_dataloaders_every_n_epochs=1,
+                           gradient_clip_val=cfg.grad_clip or None)
+    trainer.callbacks.extend(callbacks)
+    for cb in trainer.checkpoint_callbacks:
+        # Lightning 2.6 writes last.ckpt during training only when a top-k file was written in
+        # the same step; with save_top_k=0 it appears only when fit ends, so a killed run had
+        # nothing to resume from. Keeping the latest epoch file (top-k 1, no monitor) fixes it.
+        if getattr(cb, "save_top_k", None) == 0:
+            cb.save_top_k = 1
+    resume = resume_path(ckpt_dir)
+    start_step = 0
+    if resume is not None:
+        start_step = torch.load(resume, map_location="cpu", weights_only=False)["global_step"]
+    t1 = time.perf_counter()
+    trainer.fit(module, datamodule=dm, ckpt_path=resume)
+    fit_s = time.perf_counter() - t1
+    if "val/loss" not in trainer.callback_metrics:      # resumed a finished run: nothing fitted
+        trainer.validate(module, datamodule=dm, verbose=False)
+    steps = trainer.global_step - start_step
+    samples = steps * cfg.batch_size * tbptt_frames(cfg) * cfg.frame
+    metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+    metrics.update({
+        "train_samples_per_s": samples / fit_s if steps else float("nan"),
+        "train_seconds": fit_s, "load_seconds": load_s, "epochs": trainer.current_epoch,
+        "params": module.model.n_params(), "train_songs": len(train_songs), "train_steps": steps,
+    })
+    return metrics, module.model.eval()
+
+
+def save(path: str | Path, model: AudioRNN, config: RnnConfig | dict | None = None) -> None:
+    """Self-describing checkpoint: constructor kwargs + weights + resolved config."""
+    if dataclasses.is_dataclass(config):
+        config = dataclasses.asdict(config)
+    blob = {"format": FORMAT, "kwargs": model.kwargs, "state_dict": model.state_dict(),
+            "config": config}
+    with atomic_path(path) as tmp:
+        torch.save(blob, tmp)
+
+
+def load(path: str | Path) -> AudioRNN:
+    """Rebuild the model from the file alone; its config is on `model.config`."""
+    blob = torch.load(path, map_location="cpu", weights_only=False)
+    if blob.get("format") != FORMAT:
+        raise ValueError(f"{path}: not a {FORMAT} checkpoint (format {blob.get('format')!r})")
+    model = AudioRNN(**blob["kwargs"])
+    model.load_state_dict(blob["state_dict"])
+    model.config = blob.get("config")
+    return model.eval()

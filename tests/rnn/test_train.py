@@ -1,0 +1,48 @@
+import lightning as L
+import pytest
+import torch
+
+from songcoder.rnn.train import load, save, train_rnn
+
+
+class Kill(L.Callback):
+    """Stands in for a kill: the run dies as epoch `at` starts (after epoch at-1 was saved)."""
+
+    def __init__(self, at):
+        self.at = at
+
+    def on_train_epoch_start(self, trainer, pl_module):
+        if trainer.current_epoch == self.at:
+            raise RuntimeError("killed")
+
+
+def test_resume_continues_from_the_last_checkpoint(songs, tmp_path, tiny_cfg, cpu):
+    cfg = tiny_cfg(epochs=3, loss="mulaw", input_noise=0.02)
+    with pytest.raises(RuntimeError, match="killed"):
+        train_rnn(cfg, cpu, songs["train"], songs["val"], ckpt_dir=tmp_path / "ck",
+                  callbacks=[Kill(2)])
+    assert torch.load(tmp_path / "ck" / "last.ckpt", weights_only=False)["epoch"] == 1
+    metrics, resumed = train_rnn(cfg, cpu, songs["train"], songs["val"], ckpt_dir=tmp_path / "ck")
+    assert metrics["epochs"] == 3
+    # only the missing epoch ran, and the result is the uninterrupted run's, weight for weight
+    assert metrics["train_steps"] == cfg.steps_per_epoch
+    _, straight = train_rnn(cfg, cpu, songs["train"], songs["val"], ckpt_dir=tmp_path / "ck2")
+    for (name, a), b in zip(resumed.state_dict().items(), straight.state_dict().values()):
+        torch.testing.assert_close(a, b, msg=name)
+
+
+@pytest.mark.parametrize("loss,cell,batching", [("time_mse", "gru", "random"),
+                                                ("spectral", "lstm", "shifted")])
+def test_train_logs_named_terms_and_checkpoint_round_trips(songs, tmp_path, tiny_cfg, cpu, loss, cell,
+                                                          batching):
+    cfg = tiny_cfg(loss=loss, cell=cell, batching=batching, mlp_in=16, mlp_out=16)
+    metrics, model = train_rnn(cfg, cpu, songs["train"], songs["val"])
+    terms = {"time_mse": ["time_mse"], "spectral": ["log_mag", "phase"]}[loss]
+    for split in ("train", "val"):
+        for name in ["loss"] + terms:
+            assert torch.isfinite(torch.tensor(metrics[f"{split}/{name}"]))
+    save(tmp_path / "m.pt", model, cfg)
+    again = load(tmp_path / "m.pt")
+    assert again.kwargs == model.kwargs and again.config["loss"] == loss
+    x = torch.randn(1, 3, cfg.frame) * 0.1
+    torch.testing.assert_close(again(x)[0], model(x)[0])
