@@ -54,6 +54,9 @@ TINY_PARAMS = {
              "workers": 1},
     "prepare": {"workers": 1},
     "sdae": {"pretrain_epochs": 2, "finetune_epochs": 2, "batch_size": 8},
+    "rnn": {"hidden": 32, "epochs": 2, "steps_per_epoch": 3, "val_steps": 1, "batch_size": 4,
+            "tbptt_seconds": 0.25, "tbptt_chunks": 2},
+    "generate": {"count": 2, "seconds": 2.0},
 }
 
 

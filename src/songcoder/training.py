@@ -39,6 +39,33 @@ class FiniteLossGuard(Callback):
                 f"step {trainer.global_step}; stopped, last good checkpoint kept")
 
 
+class EpochHistory(Callback):
+    """Every scalar metric logged in an epoch, one row per epoch (for DVC plots as CSV).
+
+    Lightning runs the epoch's validation before `on_train_epoch_end`, so a row holds both.
+    """
+
+    def __init__(self):
+        self.rows: list[dict[str, float]] = []
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        row = {k: float(v) for k, v in trainer.callback_metrics.items()
+               if torch.as_tensor(v).numel() == 1}
+        self.rows.append({"epoch": trainer.current_epoch + 1, **row})
+
+    def to_csv(self, path: str | Path) -> None:
+        import csv
+        import io
+
+        from songcoder.atomic import save_text
+        cols = ["epoch"] + sorted({k for r in self.rows for k in r} - {"epoch"})
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
+        w.writeheader()
+        w.writerows(self.rows)
+        save_text(path, buf.getvalue())
+
+
 def _devices(spec: str) -> Any:
     if spec == "auto":
         return "auto"
