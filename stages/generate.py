@@ -5,6 +5,7 @@ and metrics/generate.json (collapse time, log-spectral distance, baselines, spee
 """
 
 import shutil
+from pathlib import Path
 
 from common import sections, stage_main
 
@@ -21,6 +22,7 @@ def main() -> None:
     test = [r["path"] for r in read_manifest("data/manifest.csv") if r["split"] == "test"]
     model = rnn.load("models/rnn.pt")
     shutil.rmtree("generated", ignore_errors=True)   # only this run's files
+    Path("plots/generate").mkdir(parents=True, exist_ok=True)
     with tracking.stage_run("generate", cfg) as run:
         metrics, files = generate_all(model, cfg["generate"], test, "generated")
         save_json("metrics/generate.json", metrics)
@@ -28,6 +30,8 @@ def main() -> None:
         run.log_artifact("metrics/generate.json")
         for f in files:
             run.log_artifact(f, "generated")
+        shutil.copyfile(files[1], "plots/generate/example.png")   # the README's picture
+        run.log_artifact("plots/generate/example.png")
     for name, why in metrics["skipped"].items():
         print(f"generate: skipped {name}: {why}")
     base = metrics["baselines"]["repeat_last_frame"]

@@ -84,7 +84,9 @@ def make_trainer(cfg: TrainerConfig, *, stage: str, max_epochs: int, ckpt_dir: P
     """A Trainer for `stage`. `ckpt_dir=None` disables checkpointing (tests, benchmarks)."""
     callbacks: list[Callback] = [FiniteLossGuard(stage)]
     if ckpt_dir is not None:
-        callbacks.append(ModelCheckpoint(dirpath=ckpt_dir, save_last=True, save_top_k=0,
+        # Lightning 2.6 writes last.ckpt mid-training only alongside a top-k file, so keep the
+        # latest epoch (top-k 1, no monitor): with top-k 0 a killed run has nothing to resume.
+        callbacks.append(ModelCheckpoint(dirpath=ckpt_dir, save_last=True, save_top_k=1,
                                          every_n_epochs=1, save_on_train_epoch_end=True))
     progress = show_progress()
     if progress:

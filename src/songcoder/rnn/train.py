@@ -53,12 +53,6 @@ def train_rnn(cfg: RnnConfig, trainer_cfg: TrainerConfig, train_paths: Sequence[
                            ckpt_dir=ckpt_dir, logger=logger, reload_dataloaders_every_n_epochs=1,
                            gradient_clip_val=cfg.grad_clip or None)
     trainer.callbacks.extend(callbacks)
-    for cb in trainer.checkpoint_callbacks:
-        # Lightning 2.6 writes last.ckpt during training only when a top-k file was written in
-        # the same step; with save_top_k=0 it appears only when fit ends, so a killed run had
-        # nothing to resume from. Keeping the latest epoch file (top-k 1, no monitor) fixes it.
-        if getattr(cb, "save_top_k", None) == 0:
-            cb.save_top_k = 1
     resume = resume_path(ckpt_dir)
     start_step = 0
     if resume is not None:
