@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 
-from conftest import run
+from tests.conftest import run
 
 
 def test_embed_gives_codes_and_one_line_errors(pipeline, tmp_path):

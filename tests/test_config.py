@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, run
+from tests.conftest import ROOT, run
 from songcoder import config as c
 
 

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import numpy as np
 
-from conftest import tone, write_audio
+from tests.conftest import tone, write_audio
 from songcoder.audio.collection import assign_splits, read_manifest
 from songcoder.config import DataConfig
 from songcoder.ingest import ingest

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import tone, write_audio
+from tests.conftest import tone, write_audio
 from songcoder.audio.io import AudioError, load, load_mono, resample, validate
 
 
