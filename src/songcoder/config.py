@@ -152,7 +152,7 @@ class RnnConfig:
     embed: int = _f(16, lo=1)                      # mulaw: per-sample features before the levels
     head_fraction: float = _f(0.125, lo=0.0, hi=1.0, lo_open=True)  # share of steps scored in training
     batch_size: int = _f(8, lo=1)
-    epochs: int = _f(50, lo=1)
+    epochs: int = _f(20, lo=1)
     steps_per_epoch: int = _f(24, lo=1)
     val_steps: int = _f(4, lo=1)                   # validation batches per epoch (fixed set)
     lr: float = _f(2e-3, lo=0.0, lo_open=True)
