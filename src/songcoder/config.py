@@ -110,6 +110,9 @@ class SdaeConfig:
     finetune_lr: float = _f(1e-3, lo=0.0, lo_open=True)
     finetune_noise: float = _f(0.50, lo=0.0, hi=1.0, hi_open=True)  # masking while fine-tuning
     finetune_untie: bool = True                   # decoders get their own weights to fine-tune
+    decay: float = _f(0.0, lo=0.0)                # decoupled (AdamW-style) decay of all weight matrices
+    schedule: Literal["constant", "cosine"] = "constant"   # lr over each run's epochs
+    keep_best: bool = False                       # return the lowest-val/rel_error epoch's weights
     seed: int = _f(0, lo=0)
 
     def check(self) -> None:
