@@ -94,22 +94,25 @@ class SdaeConfig:
     """`pretrain_1..3`, `finetune`: the stacked denoising autoencoder."""
 
     layers: list[int] = _f([352, 84, 21], lo=1)
-    noise: float = _f(0.30, lo=0.0, hi=1.0, hi_open=True)   # masking fraction per input
+    noise: float = _f(0.20, lo=0.0, hi=1.0, hi_open=True)   # masking fraction per input
     activation: Literal["sigmoid", "tanh", "relu", "trelu"] = "tanh"
-    tied: bool = True                             # pretraining: decoder = encoder transpose
+    tied: bool = False                            # pretraining: decoder = encoder transpose
     regularizer: Literal["none", "sparse", "rank_ordered"] = "none"
     sparsity_target: float = _f(0.05, lo=0.0, hi=1.0, lo_open=True, hi_open=True)  # rho
     sparsity_weight: float = _f(3.0, lo=0.0)      # beta
     weight_decay: float = _f(1e-4, lo=0.0)        # lambda (sparse cost only)
     optimizer: Literal["sgd", "momentum", "rmsprop", "adam", "adam_centered", "lbfgs"] = "adam"
-    lr: float = _f(1e-3, lo=0.0, lo_open=True)    # lbfgs: first step length, 1.0 usual
+    lr: float = _f(3e-3, lo=0.0, lo_open=True)    # lbfgs: first step length, 1.0 usual
     momentum: float = _f(0.9, lo=0.0, hi=1.0, hi_open=True)
     batch_size: int = _f(32, lo=1)
     pretrain_epochs: int = _f(60, lo=1)
     finetune_epochs: int = _f(100, lo=1)
-    finetune_lr: float = _f(1e-3, lo=0.0, lo_open=True)
-    finetune_noise: float = _f(0.50, lo=0.0, hi=1.0, hi_open=True)  # masking while fine-tuning
+    finetune_lr: float = _f(3e-4, lo=0.0, lo_open=True)
+    finetune_noise: float = _f(0.30, lo=0.0, hi=1.0, hi_open=True)  # masking while fine-tuning
     finetune_untie: bool = True                   # decoders get their own weights to fine-tune
+    decay: float = _f(0.01, lo=0.0)               # decoupled (AdamW-style) decay of all weight matrices
+    schedule: Literal["constant", "cosine"] = "constant"   # lr over each run's epochs
+    keep_best: bool = True                        # return the lowest-val/rel_error epoch's weights
     seed: int = _f(0, lo=0)
 
     def check(self) -> None:
@@ -119,6 +122,9 @@ class SdaeConfig:
         if self.regularizer == "sparse" and self.activation not in ("sigmoid", "trelu"):
             raise ConfigError(f"sdae.activation: the sparse regularizer needs activations in "
                               f"(0, 1) (sigmoid or trelu), got {self.activation!r}")
+        if self.optimizer == "lbfgs" and self.decay > 0:
+            raise ConfigError("sdae.decay: decoupled weight decay needs a first-order optimizer; "
+                              "set decay: 0 with lbfgs")
 
 
 @dataclass(frozen=True)

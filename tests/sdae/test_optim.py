@@ -55,3 +55,15 @@ def test_every_configured_name_builds():
         assert build_optimizer(name, [torch.zeros(2, requires_grad=True)], lr=0.1) is not None
     with pytest.raises(ValueError, match="optimizer"):
         build_optimizer("adagrad", [torch.zeros(1, requires_grad=True)], lr=0.1)
+
+
+def test_decoupled_decay_shrinks_weight_matrices_not_biases():
+    import torch
+
+    from songcoder.sdae.optim import build_optimizer
+    w = torch.nn.Parameter(torch.ones(3, 4))
+    b = torch.nn.Parameter(torch.ones(3))
+    opt = build_optimizer("sgd", [w, b], lr=0.1, decay=0.5)
+    w.grad, b.grad = torch.zeros_like(w), torch.zeros_like(b)             # no gradient step
+    opt.step()
+    assert torch.allclose(w, torch.full_like(w, 1 - 0.1 * 0.5)) and torch.equal(b, torch.ones(3))

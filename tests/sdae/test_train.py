@@ -69,7 +69,7 @@ def test_checkpoints_rebuild_the_model_from_the_file_alone(songs, small_cfg, cpu
 
 
 @pytest.mark.parametrize("over", [
-    dict(optimizer="lbfgs", lr=1.0, batch_size=100),
+    dict(optimizer="lbfgs", lr=1.0, batch_size=100, decay=0.0),
     dict(regularizer="rank_ordered", activation="trelu"),
     dict(regularizer="sparse", activation="sigmoid", tied=False),
     dict(optimizer="adam_centered"),
@@ -83,3 +83,15 @@ def test_variants_train_through_lightning(songs, small_cfg, cpu, over):
         losses = [h["train_loss"] for h in m["history"]]
         assert all(np.isfinite(losses)) and losses[-1] < losses[0]
     assert torch.isfinite(l1.weight).all()
+
+
+def test_keep_best_returns_the_lowest_val_epoch_and_cosine_decay_trains(songs, small_cfg, cpu):
+    tr, va, _ = songs
+    cfg = dataclasses.replace(small_cfg, layers=[24, 6], pretrain_epochs=8, lr=0.03,
+                              keep_best=True, schedule="cosine", decay=0.01)
+    m, layer = pretrain_layer(cfg, cpu, 1, tr, va)
+    vals = [h["val_rel_error"] for h in m["history"]]
+    assert m["val/rel_error"] == min(vals) and vals[m["best_epoch"]] == min(vals)
+    assert m["epochs"] == 8
+    # the returned weights are that epoch's: their clean val error is the logged one
+    assert _rel(layer, va, tr.mean(0)) == pytest.approx(min(vals), rel=1e-4)

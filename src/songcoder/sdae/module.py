@@ -19,10 +19,16 @@ from songcoder.sdae.optim import build_optimizer
 
 class AutoencoderModule(L.LightningModule):
     def __init__(self, net: nn.Module, *, optimizer: str = "adam", lr: float = 1e-3,
-                 momentum: float = 0.9, train_mean: torch.Tensor | None = None):
+                 momentum: float = 0.9, decay: float = 0.0, schedule: str = "constant",
+                 keep_best: bool = False, train_mean: torch.Tensor | None = None):
         super().__init__()
+        if schedule not in ("constant", "cosine"):
+            raise ValueError(f"schedule: expected constant or cosine, got {schedule!r}")
         self.net = net
-        self.opt_name, self.lr, self.momentum = optimizer, lr, momentum
+        self.opt_name, self.lr, self.momentum, self.decay = optimizer, lr, momentum, decay
+        self.schedule, self.keep_best = schedule, keep_best
+        # keep_best: a CPU copy of the weights of the epoch with the lowest val/rel_error
+        self.best: dict[str, Any] | None = None
         d = net.kwargs["n_in"] if "n_in" in net.kwargs else net.kwargs["layers"][0]["n_in"]
         self.register_buffer("train_mean", torch.zeros(d) if train_mean is None
                              else train_mean.detach().float().cpu(), persistent=False)
@@ -40,8 +46,18 @@ class AutoencoderModule(L.LightningModule):
             self.train_mean = dm.train_mean.to(self.device)
 
     def configure_optimizers(self):
-        return build_optimizer(self.opt_name, self.net.parameters(), lr=self.lr,
-                               momentum=self.momentum)
+        opt = build_optimizer(self.opt_name, self.net.parameters(), lr=self.lr,
+                              momentum=self.momentum, decay=self.decay)
+        if self.schedule == "constant":
+            return opt
+        # cosine: lr decays from `lr` to 0 over the run, stepped once per epoch
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(self.trainer.max_epochs, 1))
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "epoch"}}
+
+    def restore_best(self) -> None:
+        """Load the best-val epoch's weights into the net (a no-op without keep_best or val)."""
+        if self.best is not None:
+            self.net.load_state_dict(self.best["state_dict"])
 
     def _log_terms(self, split: str, terms: dict[str, torch.Tensor], n: int) -> None:
         for name, value in terms.items():
@@ -82,6 +98,11 @@ class AutoencoderModule(L.LightningModule):
         self.log("val/rel_error", rel, on_step=False, on_epoch=True)
         self._val = {"val_loss": float(self._sums["val_loss"]) / max(self._sums["val_n"], 1),
                      "val_rel_error": float(rel)}
+        if self.keep_best and not self.trainer.sanity_checking and (
+                self.best is None or float(rel) < self.best["val_rel_error"]):
+            self.best = {"epoch": self.current_epoch, "val_rel_error": float(rel),
+                         "state_dict": {k: v.detach().cpu().clone()
+                                        for k, v in self.net.state_dict().items()}}
 
     def on_train_epoch_end(self) -> None:
         s = self._sums
@@ -99,9 +120,11 @@ class AutoencoderModule(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["songcoder_history"] = list(self.history)
+        checkpoint["songcoder_best"] = self.best
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         self.history = list(checkpoint.get("songcoder_history", []))
+        self.best = checkpoint.get("songcoder_best")
 
 
 # The issue's names: one module class serves both, the wrapped net differs.

@@ -60,10 +60,39 @@ class AdamCentered(Optimizer):
         return loss
 
 
-def build_optimizer(name: str, params: Iterable, *, lr: float, momentum: float = 0.9) -> Optimizer:
+def build_optimizer(name: str, params: Iterable, *, lr: float, momentum: float = 0.9,
+                    decay: float = 0.0) -> Optimizer:
     """`lbfgs` takes `lr` as its first step length (1.0 is the usual choice) and needs a closure;
-    Lightning's automatic optimisation supplies one, re-running the step on the same batch."""
+    Lightning's automatic optimisation supplies one, re-running the step on the same batch.
+
+    `decay` is decoupled weight decay (Loshchilov & Hutter 2019): every step multiplies each
+    weight matrix by (1 - lr * decay), independent of the gradient scale, so it means the same
+    under Adam's per-parameter step sizes (AdamW) as under SGD. Biases are not decayed.
+    """
     params = list(params)
+    if decay > 0:
+        if name == "lbfgs":
+            raise ValueError("optimizer lbfgs: decoupled weight decay needs a first-order optimizer")
+        params = [p for p in params if p.dim() > 1], [p for p in params if p.dim() <= 1]
+        params = [{"params": params[0]}, {"params": params[1]}]
+    opt = _build(name, params, lr=lr, momentum=momentum)
+    if decay > 0:
+        opt.param_groups[0]["decoupled_decay"] = decay
+        opt.register_step_pre_hook(_decoupled_decay)
+    return opt
+
+
+@torch.no_grad()
+def _decoupled_decay(opt: Optimizer, args, kwargs) -> None:
+    for group in opt.param_groups:
+        d = group.get("decoupled_decay", 0.0)
+        if d > 0:
+            for p in group["params"]:
+                if p.grad is not None:
+                    p.mul_(1 - group["lr"] * d)
+
+
+def _build(name: str, params: list, *, lr: float, momentum: float) -> Optimizer:
     if name == "sgd":
         return SGD(params, lr=lr)
     if name == "momentum":

@@ -43,7 +43,8 @@ def _fit(net: nn.Module, cfg: SdaeConfig, trainer_cfg: TrainerConfig, *, stage: 
          ) -> tuple[dict[str, Any], AutoencoderModule]:
     L.seed_everything(seed, workers=False, verbose=False)
     dm = MatrixDataModule(x_train, x_val, batch_size=cfg.batch_size, noise=noise, seed=seed)
-    module = AutoencoderModule(net, optimizer=cfg.optimizer, lr=lr, momentum=cfg.momentum)
+    module = AutoencoderModule(net, optimizer=cfg.optimizer, lr=lr, momentum=cfg.momentum,
+                               decay=cfg.decay, schedule=cfg.schedule, keep_best=cfg.keep_best)
     trainer = make_trainer(trainer_cfg, stage=stage, max_epochs=epochs,
                            ckpt_dir=Path(ckpt_dir) if ckpt_dir is not None else None,
                            logger=logger, **trainer_kw)
@@ -54,13 +55,18 @@ def _fit(net: nn.Module, cfg: SdaeConfig, trainer_cfg: TrainerConfig, *, stage: 
         trainer.fit(module, datamodule=dm, ckpt_path=resume_path(ckpt_dir))
     finally:
         torch.set_flush_denormal(False)
+    # keep_best: the returned net is the lowest-val/rel_error epoch's, and so are its metrics
+    module.restore_best()
     net.cpu().eval()
-    last = module.history[-1] if module.history else {}
+    best = module.best["epoch"] if module.best is not None else None
+    rows = [h for h in module.history if best is None or h["epoch"] == best]
+    last = rows[-1] if rows else {}
     metrics = {
         "train/loss": last.get("train_loss", float("nan")),
         "val/loss": last.get("val_loss", float("nan")),
         "val/rel_error": last.get("val_rel_error", float("nan")),
         "epochs": len(module.history),
+        "best_epoch": best if best is not None else len(module.history) - 1,
         "history": module.history,
     }
     return metrics, module
