@@ -39,8 +39,9 @@ def dvc(*args: str) -> str:
 
 def run_experiments() -> None:
     for name, lr in OPTIMIZERS.items():
+        extra = ["-S", "sdae.decay=0.0"] if name == "lbfgs" else []  # lbfgs has no decoupled decay
         dvc("exp", "run", "--queue", "-n", f"opt-{name}", "-S", f"sdae.optimizer={name}",
-            "-S", f"sdae.lr={lr}", "-S", f"sdae.finetune_lr={lr}")
+            "-S", f"sdae.lr={lr}", "-S", f"sdae.finetune_lr={lr}", *extra)
     dvc("exp", "run", "--run-all", "-j", "1")
 
 
