@@ -26,6 +26,8 @@ def test_sdae_stages_through_dvc(pipeline):
                                     "p_at_10_raw", "p_at_10_pca_21"}
     assert isinstance(ev["collapsed"], bool)
     assert (p / "plots/evaluate/rel_error_depth.png").stat().st_size > 1000
+    registry = json.loads((p / "models/registry.json").read_text())
+    assert registry["model"] == "songcoder-encoder" and registry["version"] >= 1
 
     runs = {r.data.tags["stage"]: r for r in repo.mlflow_runs()
             if r.data.tags.get("songcoder.kind") == "stage"}
