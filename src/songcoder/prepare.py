@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from songcoder.atomic import save_npy, save_text
+from songcoder.atomic import atomic_path, save_npy, save_text
 from songcoder.audio.collection import SPLITS, to_csv
 from songcoder.audio.io import AudioError, load
 from songcoder.config import PrepareConfig
@@ -112,9 +112,8 @@ def prepare(cfg: PrepareConfig, rows: list[dict[str, str]], out_dir: Path) -> Pr
     halves = [f.halves for f in good if split_of[f.id] == "test"]
     halves_arr = np.stack(halves, axis=1) if halves else np.zeros((2, 0, DIM), np.float32)
     save_npy(out_dir / "test_halves.npy", normalise(halves_arr, mean, std))
-    with open(out_dir / ".norm.npz.tmp", "wb") as fh:
+    with atomic_path(out_dir / "norm.npz") as tmp, open(tmp, "wb") as fh:
         np.savez(fh, mean=mean.astype(np.float32), std=std.astype(np.float32))
-    (out_dir / ".norm.npz.tmp").replace(out_dir / "norm.npz")
     save_text(out_dir / "skipped.csv", to_csv(skipped, ["file", "reason"]))
 
     audio_seconds = sum(f.seconds for f in good)
