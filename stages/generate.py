@@ -37,7 +37,10 @@ def main() -> None:
     base = metrics["baselines"]["repeat_last_frame"]
     print(f"generate: {metrics['songs']} songs, collapse after {metrics['time_to_collapse_s']:.1f} s,"
           f" LSD {metrics['lsd_db']:.1f} dB (repeat-last-frame {base['lsd_db']:.1f} dB), "
-          f"{metrics['realtime_factor']:.1f}x realtime")
+          f"{metrics['realtime_factor']:.1f}x realtime; spectral flatness "
+          f"{metrics['spectral_flatness']:.3f} (real {metrics['real']['spectral_flatness']:.3f}, "
+          f"white noise 0.56), onset periodicity {metrics['onset_periodicity']:.2f} "
+          f"(real {metrics['real']['onset_periodicity']:.2f})")
 
 
 if __name__ == "__main__":

@@ -64,4 +64,19 @@ def test_generate_all_writes_audio_pictures_and_metrics(tmp_path):
         assert np.isfinite(metrics[key])
     assert set(metrics["baselines"]) >= {"silence", "repeat_last_frame", "loop_seed"}
     assert metrics["baselines"]["silence"]["time_to_collapse_s"] == 0.0
-    json.dumps(metrics)                                      # the stage writes it as JSON
+    # structure figures for the model, the real continuation and the baselines alike
+    for fig in (metrics, metrics["real"], metrics["baselines"]["loop_seed"]):
+        assert 0 < fig["spectral_flatness"] < 1 and fig["energy_modulation_db"] >= 0
+        assert 0 <= fig["onset_periodicity"] <= 1
+    assert metrics["baselines"]["silence"]["spectral_flatness"] is None     # undefined, not NaN
+    json.dumps(metrics, allow_nan=False)                     # the stage writes it as JSON                                      # the stage writes it as JSON
+
+
+def test_collapse_time_calls_dissolving_into_hiss_noise():
+    x = _music(8.0, seed=3)
+    seed, real = x[:SR], x[SR:]
+    hiss = np.random.default_rng(1).standard_normal(len(real)) * np.std(seed)
+    assert collapse_time(seed, hiss, SR) == (0.0, "noise")
+    # music for 3 s, then hiss at the same loudness: collapse at about 3 s
+    t, why = collapse_time(seed, np.concatenate([real[:3 * SR], hiss[3 * SR:]]), SR)
+    assert why == "noise" and 2.0 <= t <= 3.0

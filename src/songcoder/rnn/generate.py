@@ -9,8 +9,14 @@ seconds after the seed, that is
   hop 256), floored 80 dB under the seed's peak - is under 10 % of the seed's;
 - a loop: the window's waveform correlates at >= 0.98 (normalised) with the audio (seed
   included) 2 ms to 1 s earlier - exact repetition, which a model stuck in a cycle produces
-  and played music almost never does.
-A continuation that never collapses gets its full length. The same test is run on the real
+  and played music almost never does;
+- noise (it has dissolved into hiss): its mean spectral flatness (`structure.py`) is more
+  than halfway from the seed's to white noise's (about 0.56). Music keeps the flatness of
+  its seed within a few hundredths (1 s windows of the default data's real continuations:
+  0.006-0.17, seeds 0.007-0.12); a model that has lost the notes and drums produces a
+  broadband hiss near 0.56. Noise coloured like the seed is not caught here (its flatness
+  is the seed's); `energy_modulation_db` and `onset_periodicity` in the metrics expose it.
+The tests run in that order. A continuation that never collapses gets its full length. The same test is run on the real
 continuation (`real`) to show what it says about actual music.
 
 LSD (`lsd_db`): per STFT frame (1024-point Hann, hop 256), the RMS over bins of the
@@ -36,8 +42,11 @@ from songcoder.audio.io import AudioError, load_mono, write
 from songcoder.config import GenerateConfig
 from songcoder.rnn import mulaw
 from songcoder.rnn.model import AudioRNN
+from songcoder.rnn.structure import (HOP, N_FFT, frame_flatness, power_spectrogram,
+                                     structure_figures)
 
-N_FFT, HOP, TOP_DB = 1024, 256, 80.0
+TOP_DB = 80.0
+WHITE_FLATNESS = 0.5615       # exp(-Euler gamma): flatness of an exponential periodogram
 
 
 def continue_audio(model: AudioRNN, seed: np.ndarray, seconds: float, temperature: float,
@@ -62,15 +71,6 @@ def continue_audio(model: AudioRNN, seed: np.ndarray, seconds: float, temperatur
 
 
 # ----------------------------------------------------------------------------- measures
-
-
-def power_spectrogram(x: np.ndarray, n_fft: int = N_FFT, hop: int = HOP) -> np.ndarray:
-    """(frames, n_fft // 2 + 1) power of a Hann-windowed STFT (frames fully inside x)."""
-    x = np.asarray(x, np.float64)
-    if len(x) < n_fft:
-        x = np.pad(x, (0, n_fft - len(x)))
-    idx = np.arange(0, len(x) - n_fft + 1, hop)[:, None] + np.arange(n_fft)
-    return np.abs(np.fft.rfft(x[idx] * np.hanning(n_fft), axis=1)) ** 2
 
 
 def _db(p: np.ndarray, floor: float) -> np.ndarray:
@@ -114,7 +114,7 @@ def _max_loop_corr(x: np.ndarray, pos: int, w: int, lag_min: int, lag_max: int) 
 def collapse_time(seed: np.ndarray, cont: np.ndarray, sr: int, *, window: float = 1.0,
                   hop: float = 0.1, silence: float = 0.1, static: float = 0.1,
                   loop_corr: float = 0.98, lag_min: float = 0.002,
-                  lag_max: float = 1.0) -> tuple[float, str]:
+                  lag_max: float = 1.0, noise: float = 0.5) -> tuple[float, str]:
     """(seconds after the seed at which `cont` collapses, reason); see the module docstring."""
     x = np.concatenate([seed, cont]).astype(np.float64)
     S = power_spectrogram(x)
@@ -124,6 +124,9 @@ def collapse_time(seed: np.ndarray, cont: np.ndarray, sr: int, *, window: float 
     seed_s = len(seed) / sr
     seed_rms = _rms(seed)
     seed_motion = _motion(S_db[centres + N_FFT / 2 / sr <= seed_s])
+    flat = frame_flatness(S)
+    seed_flat = np.nanmean(flat[centres + N_FFT / 2 / sr <= seed_s]) if seed_rms > 0 else np.nan
+    noisy = seed_flat + noise * (WHITE_FLATNESS - seed_flat) if np.isfinite(seed_flat) else np.inf
     w, h = int(window * sr), max(1, int(hop * sr))
     for start in range(0, len(cont) - w + 1, h):
         pos = len(seed) + start
@@ -134,6 +137,8 @@ def collapse_time(seed: np.ndarray, cont: np.ndarray, sr: int, *, window: float 
             return start / sr, "static"
         if _max_loop_corr(x, pos, w, int(lag_min * sr), int(lag_max * sr)) >= loop_corr:
             return start / sr, "loop"
+        if np.isfinite(flat[inside]).any() and np.nanmean(flat[inside]) > noisy:
+            return start / sr, "noise"
     return len(cont) / sr, "none"
 
 
@@ -192,8 +197,20 @@ def save_spectrogram(path: str | Path, x: np.ndarray, sr: int, boundary_s: float
     plt.close(fig)
 
 
-def _mean(values: list[float]) -> float:
-    return float(np.mean(values)) if values else float("nan")
+def _mean(values: list[float | None]) -> float | None:
+    """Mean of the defined values; None (JSON null) when none is (the flatness of silence)."""
+    values = [v for v in values if v is not None and np.isfinite(v)]
+    return float(np.mean(values)) if values else None
+
+
+# structure figures in the metrics, per continuation; flatness_gap = |flatness - real's|
+STRUCTURE = ("spectral_flatness", "energy_modulation_db", "onset_periodicity", "flatness_gap")
+
+
+def _structure_row(prefix: str, y: np.ndarray, sr: int, real: dict[str, float]) -> dict[str, Any]:
+    fig = structure_figures(y, sr)
+    fig["flatness_gap"] = abs(fig["spectral_flatness"] - real["spectral_flatness"])
+    return {prefix + k: (v if np.isfinite(v) else None) for k, v in fig.items()}
 
 
 def generate_all(model: AudioRNN, cfg: GenerateConfig, seed_paths: Sequence[str],
@@ -233,31 +250,39 @@ def generate_all(model: AudioRNN, cfg: GenerateConfig, seed_paths: Sequence[str]
         gen_wall += time.perf_counter() - t0
         gen_seconds += cfg.seconds
         t, why = collapse_time(seed, gen, sr)
+        real_fig = structure_figures(real, sr)
         row: dict[str, Any] = {"start_s": start / sr, "time_to_collapse_s": t,
                                "collapse_reason": why, "lsd_db": lsd_db(gen, real),
-                               "real_time_to_collapse_s": collapse_time(seed, real, sr)[0]}
+                               **_structure_row("", gen, sr, real_fig),
+                               "real_time_to_collapse_s": collapse_time(seed, real, sr)[0],
+                               **{f"real_{k}": (v if np.isfinite(v) else None)
+                                  for k, v in real_fig.items()}}
         for b, y in baselines(seed, cont_n, frame, rng).items():
             row[f"{b}_lsd_db"] = lsd_db(y, real)
             row[f"{b}_time_to_collapse_s"] = collapse_time(seed, y, sr)[0]
+            row.update(_structure_row(f"{b}_", y, sr, real_fig))
         per_song[name] = row
         full = np.concatenate([seed, gen])
         wav, png = out_dir / f"{name}.wav", out_dir / f"{name}.png"
         write(wav, full, sr)
         save_spectrogram(png, full, sr, len(seed) / sr,
                          f"{name}: {cfg.seed_seconds:g} s seed + {cfg.seconds:g} s generated "
-                         f"(T={cfg.temperature:g}); collapse {t:.1f} s ({why}), LSD {row['lsd_db']:.1f} dB")
+                         f"(T={cfg.temperature:g}); collapse {t:.1f} s ({why}), LSD {row['lsd_db']:.1f} dB, "
+                         f"flatness {row['spectral_flatness'] or 0:.2f} (real "
+                         f"{row['real_spectral_flatness'] or 0:.2f})")
         files += [str(wav), str(png)]
     if not per_song:
         raise ValueError(f"no usable seed song among {len(seed_paths)}: {skipped}")
     rows = list(per_song.values())
+    avg = lambda prefix, keys: {k: _mean([r[prefix + k] for r in rows]) for k in keys}  # noqa: E731
     metrics: dict[str, Any] = {
         "time_to_collapse_s": _mean([r["time_to_collapse_s"] for r in rows]),
         "time_to_collapse_s_min": float(min(r["time_to_collapse_s"] for r in rows)),
         "lsd_db": _mean([r["lsd_db"] for r in rows]),
+        **avg("", STRUCTURE),
         "realtime_factor": gen_seconds / gen_wall,
-        "real": {"time_to_collapse_s": _mean([r["real_time_to_collapse_s"] for r in rows])},
-        "baselines": {b: {"lsd_db": _mean([r[f"{b}_lsd_db"] for r in rows]),
-                          "time_to_collapse_s": _mean([r[f"{b}_time_to_collapse_s"] for r in rows])}
+        "real": avg("real_", ("time_to_collapse_s", *STRUCTURE[:-1])),
+        "baselines": {b: avg(f"{b}_", ("lsd_db", "time_to_collapse_s", *STRUCTURE))
                       for b in ("silence", "repeat_last_frame", "loop_seed", "seed_spectrum_noise")},
         "songs": len(rows), "seconds": cfg.seconds, "temperature": cfg.temperature,
         "per_song": per_song, "skipped": skipped,
