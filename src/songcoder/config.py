@@ -153,7 +153,7 @@ class RnnConfig:
     batching: Literal["shifted", "random"] = "shifted"
     tbptt_seconds: float = _f(2.0, lo=0.0, lo_open=True)
     tbptt_chunks: int = _f(4, lo=1)                # TBPTT windows per stream (state carried)
-    loss: Literal["time_mse", "spectral", "mulaw"] = "mulaw"   # sampling keeps it alive
+    loss: Literal["time_mse", "spectral", "mulaw", "logmag"] = "mulaw"
     phase_weight: float = _f(1.0, lo=0.0)          # spectral: weight of the `phase` term
     embed: int = _f(16, lo=1)                      # mulaw: per-sample features before the levels
     head_fraction: float = _f(0.125, lo=0.0, hi=1.0, lo_open=True)  # share of steps scored in training

@@ -57,3 +57,25 @@ def test_mulaw_bits_are_nats_over_ln2():
     logits = torch.zeros(1, 2, 8, 256)                  # uniform over 256 levels: 8 bits
     terms = MulawNLL()(logits, torch.zeros(1, 2, 8))
     assert math.isclose(float(terms["bits_per_sample"]), 8.0, rel_tol=1e-5)
+
+
+def test_logmag_is_zero_at_the_target_and_learns_the_next_grain():
+    from songcoder.rnn.losses import LogMagLoss
+    from songcoder.rnn.model import grain_window
+    x = _tiny_problem()                                   # (2, 13, 32)
+    grains = torch.cat([x[:, 1:-1], x[:, 2:]], dim=-1)    # the module's targets: (2, 11, 64)
+    exact = torch.log(torch.fft.rfft(grains * grain_window(32), dim=-1).abs() + 1e-3)
+    assert float(LogMagLoss()(exact, grains)["loss"]) < 1e-10
+    torch.manual_seed(0)
+    model = AudioRNN(frame=32, hidden=32, layers=1, output="logmag")
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(80):
+        out, _ = model(model.encode_input(x[:, :-2]))     # (2, 11, 33)
+        terms = LogMagLoss()(out, grains)
+        opt.zero_grad()
+        terms["loss"].backward()
+        opt.step()
+        losses.append(float(terms["loss"].detach()))
+    assert set(terms) == {"loss", "log_mag"}
+    assert min(losses[-5:]) < 0.6 * losses[0], (losses[0], losses[-5:])

@@ -32,12 +32,13 @@ def test_resume_continues_from_the_last_checkpoint(songs, tmp_path, tiny_cfg, cp
 
 
 @pytest.mark.parametrize("loss,cell,batching", [("time_mse", "gru", "random"),
-                                                ("spectral", "lstm", "shifted")])
+                                                ("spectral", "lstm", "shifted"),
+                                                ("logmag", "lstm", "shifted")])
 def test_train_logs_named_terms_and_checkpoint_round_trips(songs, tmp_path, tiny_cfg, cpu, loss, cell,
                                                           batching):
     cfg = tiny_cfg(loss=loss, cell=cell, batching=batching, mlp_in=16, mlp_out=16)
     metrics, model = train_rnn(cfg, cpu, songs["train"], songs["val"])
-    terms = {"time_mse": ["time_mse"], "spectral": ["log_mag", "phase"]}[loss]
+    terms = {"time_mse": ["time_mse"], "spectral": ["log_mag", "phase"], "logmag": ["log_mag"]}[loss]
     for split in ("train", "val"):
         for name in ["loss"] + terms:
             assert torch.isfinite(torch.tensor(metrics[f"{split}/{name}"]))

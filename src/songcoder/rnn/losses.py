@@ -73,6 +73,24 @@ class MulawNLL:
         return {"loss": nll, "mulaw_nll": nll, "bits_per_sample": nll.detach() / math.log(2)}
 
 
+class LogMagLoss:
+    """MSE between predicted and actual log-magnitude spectra of sqrt-Hann windowed grains.
+
+    pred: (B, T, frame + 1); target: (B, T, 2 * frame) grains of audio. No phase term: the
+    phase is chosen at generation time.
+    """
+
+    def __init__(self, eps: float = 1e-3):
+        self.eps = eps
+
+    def __call__(self, pred: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+        from songcoder.rnn.model import grain_window
+        window = grain_window(target.shape[-1] // 2).to(target)
+        mag = torch.fft.rfft(target * window, dim=-1).abs()
+        err = ((pred - torch.log(mag + self.eps)) ** 2).mean()
+        return {"loss": err, "log_mag": err}
+
+
 def make_loss(name: str, phase_weight: float = 1.0):
     if name == "time_mse":
         return TimeMSE()
@@ -80,4 +98,6 @@ def make_loss(name: str, phase_weight: float = 1.0):
         return SpectralLoss(phase_weight)
     if name == "mulaw":
         return MulawNLL()
-    raise ValueError(f"unknown loss {name!r} (time_mse, spectral, mulaw)")
+    if name == "logmag":
+        return LogMagLoss()
+    raise ValueError(f"unknown loss {name!r} (time_mse, spectral, mulaw, logmag)")

@@ -4,9 +4,21 @@ Input frames are mu-law companded (log-like amplitude, so quiet passages are not
 the noise floor of the inputs); the output is either a frame of samples (`wave`, for the
 time_mse and spectral losses) or, per sample, logits over 256 mu-law levels (`mulaw`).
 Generation carries the recurrent state, so each new frame costs one step.
+
+`logmag` output: per step, the log-magnitude spectrum of the next *grain* - the two frames
+after the input, under a sqrt-Hann window (frame + 1 bins). Generation builds each grain from
+that magnitude and a phase, then overlap-adds grains at a hop of one frame (sqrt-Hann again:
+the two windows multiply to a Hann, whose half-overlapped copies sum to 1). The only randomness
+is the phase, a 1-d choice per bin: at temperature 0 each bin's phase advances as a steady
+sinusoid at the bin's centre frequency would (a phase vocoder: held notes stay coherent), at 1
+it is drawn uniformly (noise with the predicted spectral envelope), in between it is jittered.
+Unlike the per-sample `mulaw` head, a frame's samples are not drawn independently, so the
+output is not white: its spectrum is the model's.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
@@ -16,12 +28,17 @@ from songcoder.rnn import mulaw
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None
 
 
+def grain_window(frame: int) -> torch.Tensor:
+    """sqrt of a periodic Hann of 2 * frame: analysis and synthesis window of `logmag` grains."""
+    return torch.hann_window(2 * frame, periodic=True).sqrt()
+
+
 class AudioRNN(nn.Module):
     def __init__(self, frame: int = 256, cell: str = "lstm", layers: int = 2, hidden: int = 256,
                  mlp_in: int = 0, mlp_out: int = 0, output: str = "wave", levels: int = 256,
                  embed: int = 16, sample_rate: int = 16000):
         super().__init__()
-        if cell not in ("lstm", "gru") or output not in ("wave", "mulaw"):
+        if cell not in ("lstm", "gru") or output not in ("wave", "mulaw", "logmag"):
             raise ValueError(f"cell {cell!r} / output {output!r} not supported")
         self.kwargs = dict(frame=frame, cell=cell, layers=layers, hidden=hidden, mlp_in=mlp_in,
                            mlp_out=mlp_out, output=output, levels=levels, embed=embed,
@@ -35,6 +52,9 @@ class AudioRNN(nn.Module):
         top = mlp_out or hidden
         if output == "wave":
             self.head = nn.Linear(top, frame)
+        elif output == "logmag":
+            self.head = nn.Linear(top, frame + 1)
+            self.register_buffer("window", grain_window(frame), persistent=False)
         else:
             # Factorised per-sample head: hidden -> (frame, embed) -> relu -> levels. A full
             # hidden x (frame * 256) layer would be 16 M weights for frame 256.
@@ -64,7 +84,7 @@ class AudioRNN(nn.Module):
     def predict(self, h: torch.Tensor) -> torch.Tensor:
         """(..., hidden) -> (..., frame) raw samples or (..., frame, levels) logits."""
         z = self.head(self.mlp(h))
-        if self.output == "wave":
+        if self.output in ("wave", "logmag"):
             return z
         z = torch.relu(z.view(*z.shape[:-1], self.frame, self.embed))
         return self.classes(z)
@@ -98,6 +118,8 @@ class AudioRNN(nn.Module):
         The seed runs through in one call (warming the state up); then one step per frame,
         feeding each generated frame back in.
         """
+        if self.output == "logmag":
+            return self._generate_grains(seed, steps, temperature, generator)
         out, state = self(self.encode_input(seed), None)
         last = out[:, -1]
         frames = []
@@ -106,6 +128,27 @@ class AudioRNN(nn.Module):
             frames.append(frame)
             out, state = self(self.encode_input(frame)[:, None], state)
             last = out[:, -1]
+        return torch.stack(frames, dim=1)
+
+    def _generate_grains(self, seed: torch.Tensor, steps: int, temperature: float,
+                         generator: torch.Generator | None) -> torch.Tensor:
+        F = self.frame
+        out, state = self(self.encode_input(seed), None)
+        k = torch.arange(F + 1, dtype=torch.float32)
+        advance = math.pi * k                                # hop F = half a grain of 2F
+        phase = torch.rand((seed.shape[0], F + 1), generator=generator) * 2 * math.pi
+        pending = torch.zeros(seed.shape[0], F)              # the previous grain's second half
+        logmag = out[:, -1]
+        frames = []
+        for _ in range(steps):
+            jitter = torch.rand(phase.shape, generator=generator) * 2 * math.pi - math.pi
+            phase = phase + advance + temperature * jitter
+            grain = torch.fft.irfft(torch.polar(logmag.exp(), phase), 2 * F) * self.window
+            frame = (pending + grain[:, :F]).clamp(-1.0, 1.0)
+            pending = grain[:, F:]
+            frames.append(frame)
+            out, state = self(self.encode_input(frame)[:, None], state)
+            logmag = out[:, -1]
         return torch.stack(frames, dim=1)
 
     def n_params(self) -> int:

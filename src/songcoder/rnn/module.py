@@ -41,6 +41,10 @@ class RnnModule(L.LightningModule):
         h, state = self.model.features(inp, state)           # (B, T, hidden)
         self._state[split] = _detach(state)
         target = x[:, 1:]                                     # (B, T, frame)
+        if self.model.output == "logmag":
+            # step t predicts the grain of frames t + 1 and t + 2; the last step has no target
+            target = torch.cat([x[:, 1:-1], x[:, 2:]], dim=-1)   # (B, T - 1, 2 * frame)
+            h = h[:, :-1]
         if split == "train" and self.head_fraction < 1:
             # Outputs are independent given h, so scoring a random subset of steps is an
             # unbiased estimate of the loss; for mulaw it saves most of the (B, T, frame, 256)

@@ -24,7 +24,7 @@ FORMAT = "songcoder.rnn/1"
 def model_kwargs(cfg: RnnConfig) -> dict[str, Any]:
     return dict(frame=cfg.frame, cell=cfg.cell, layers=cfg.layers, hidden=cfg.hidden,
                 mlp_in=cfg.mlp_in, mlp_out=cfg.mlp_out,
-                output="mulaw" if cfg.loss == "mulaw" else "wave", embed=cfg.embed,
+                output=cfg.loss if cfg.loss in ("mulaw", "logmag") else "wave", embed=cfg.embed,
                 sample_rate=cfg.sample_rate)
 
 
