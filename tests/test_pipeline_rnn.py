@@ -16,8 +16,12 @@ def test_rnn_stages_through_dvc(pipeline):
 
     m = json.loads((p / "metrics/generate.json").read_text())
     assert m["songs"] == 2
-    for key in ("time_to_collapse_s", "lsd_db", "realtime_factor", "nll_bits_per_sample"):
+    for key in ("time_to_collapse_s", "lsd_db", "realtime_factor", "spectral_flatness",
+                "energy_modulation_db", "onset_periodicity", "flatness_gap"):
         assert np.isfinite(m[key]), key
+    assert np.isfinite(m["real"]["spectral_flatness"])
+    if "nll_bits_per_sample" in m:                       # mulaw models only
+        assert np.isfinite(m["nll_bits_per_sample"])
     assert set(m["baselines"]) >= {"silence", "repeat_last_frame", "loop_seed"}
     wavs = sorted((p / "generated").glob("*.wav"))
     assert len(wavs) == 2 and len(list((p / "generated").glob("*.png"))) == 2

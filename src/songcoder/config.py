@@ -153,10 +153,10 @@ class RnnConfig:
     batching: Literal["shifted", "random"] = "shifted"
     tbptt_seconds: float = _f(2.0, lo=0.0, lo_open=True)
     tbptt_chunks: int = _f(4, lo=1)                # TBPTT windows per stream (state carried)
-    loss: Literal["time_mse", "spectral", "mulaw", "logmag"] = "mulaw"
+    loss: Literal["time_mse", "spectral", "mulaw", "logmag"] = "logmag"   # sampled phase keeps it moving
     phase_weight: float = _f(1.0, lo=0.0)          # spectral: weight of the `phase` term
     embed: int = _f(16, lo=1)                      # mulaw: per-sample features before the levels
-    head_fraction: float = _f(0.125, lo=0.0, hi=1.0, lo_open=True)  # share of steps scored in training
+    head_fraction: float = _f(1.0, lo=0.0, hi=1.0, lo_open=True)  # share of steps scored in training
     batch_size: int = _f(8, lo=1)
     epochs: int = _f(20, lo=1)
     steps_per_epoch: int = _f(24, lo=1)
@@ -173,7 +173,7 @@ class GenerateConfig:
     count: int = _f(3, lo=1)
     seed_seconds: float = _f(1.0, lo=0.0, lo_open=True)
     seconds: float = _f(10.0, lo=0.0, lo_open=True)
-    temperature: float = _f(0.5, lo=0.0)          # mulaw sampling; 0 = argmax
+    temperature: float = _f(0.6, lo=0.0)          # mulaw sampling (0 = argmax); logmag phase jitter
     seed: int = _f(0, lo=0)
 
 
