@@ -47,9 +47,9 @@ class FiniteLossGuard(Callback):
         loss = outputs["loss"] if isinstance(outputs, dict) else outputs
         if loss is not None and not torch.isfinite(torch.as_tensor(loss)).all():
             raise NonFiniteLossError(
-                f"{self.stage}: loss became {float(loss)} at epoch {trainer.current_epoch}, "
-                f"step {trainer.global_step}; stopped, last good checkpoint kept "
-                f"(a lower learning rate usually helps)")
+                f"loss became {float(loss)} in {self.stage} at epoch {trainer.current_epoch} "
+                f"(from 0), batch {batch_idx}, global step {trainer.global_step}; stopped, "
+                f"the last good checkpoint is kept (a lower learning rate usually helps)")
 
 
 class RngState(Callback):
