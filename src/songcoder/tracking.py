@@ -228,25 +228,46 @@ def stage_run(stage: str, configs: Mapping[str, Any]) -> Iterator[StageRun]:
     uri = tracking_uri()
     check_reachable(uri)
     mlflow.set_tracking_uri(uri)
-    client = MlflowClient(uri)
     try:
+        client = MlflowClient(uri)
         exp_id = _experiment_id(client, uri)
         pid = pipeline_id()
         tags = {**git_tags(), "dvc_exp_name": os.environ.get("DVC_EXP_NAME", ""),
                 PIPELINE_TAG: pid}
         parent = _parent_run(client, exp_id, pid, tags)
+        run_tags = {**tags, "stage": stage, "params_hash": params_hash(*configs.values()),
+                    "mlflow.parentRunId": parent, "songcoder.kind": "stage"}
+        active = mlflow.start_run(experiment_id=exp_id, run_name=stage, tags=run_tags)
     except Exception as e:
-        raise TrackingError(f"MLflow store {uri} cannot be used: {e}") from e
-    run_tags = {**tags, "stage": stage, "params_hash": params_hash(*configs.values()),
-                "mlflow.parentRunId": parent, "songcoder.kind": "stage"}
-    with mlflow.start_run(experiment_id=exp_id, run_name=stage, tags=run_tags) as run:
-        params = {f"{section}.{k}": v for section, cfg in configs.items()
-                  for k, v in flatten(as_dict(cfg)).items()}
-        mlflow.log_params({k: str(v)[:6000] for k, v in params.items()})
-        try:
+        raise TrackingError(store_error(uri, e)) from e
+    params = {f"{section}.{k}": v for section, cfg in configs.items()
+              for k, v in flatten(as_dict(cfg)).items()}
+    try:
+        with active as run:
+            mlflow.log_params({k: str(v)[:6000] for k, v in params.items()})
             yield StageRun(run, uri)
-        finally:
-            client.set_terminated(parent)  # end time = last stage's end; reopened by the next
+    except Exception as e:
+        if _is_store_error(e):          # the store went away or got locked mid-stage
+            raise TrackingError(store_error(uri, e)) from e
+        raise
+    finally:
+        with contextlib.suppress(Exception):   # the parent's end time only; never mask an error
+            client.set_terminated(parent)      # end = last stage's end; reopened by the next
+
+
+def _is_store_error(e: BaseException) -> bool:
+    from mlflow.exceptions import MlflowException
+    return isinstance(e, MlflowException) or type(e).__module__.startswith("sqlalchemy")
+
+
+def store_error(uri: str, e: BaseException) -> str:
+    """One line naming the store and what is wrong with it."""
+    if "database is locked" in str(e):
+        return (f"MLflow store {uri} is locked by another process (SQLite gave up waiting "
+                f"for the lock); finish or kill whatever holds mlflow.db open in a "
+                f"transaction, or log to a server with MLFLOW_TRACKING_URI")
+    first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return f"MLflow store {uri} cannot be used: {first}"
 
 
 # ----------------------------------------------------------------------------- model registry

@@ -3,14 +3,23 @@
 Scale-out (accelerator, devices, nodes, strategy, precision) comes from the `trainer`
 section, checkpoints go to a folder keyed by the stage's params hash so a rerun after a
 kill resumes only a run with the same parameters, and a non-finite loss stops training
-with a message naming the stage, epoch and step.
+with a message naming the stage, epoch and step. The global RNG states travel in the
+checkpoint too, so a resumed run draws what the uninterrupted one would have.
+
+Testing hook: `SONGCODER_FAULT=<action>:<stage>:<epoch>:<batch>[,...]` (epoch as Lightning
+counts, from 0; batch within the epoch) injects a fault when that training batch starts:
+`kill` sends the process SIGKILL, `hang` sleeps until something outside kills it, `nan` fills
+the weights with NaN so the loss turns non-finite. Unset, it costs nothing.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import random
+import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +28,13 @@ import torch
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint, TQDMProgressBar
 
 from songcoder.config import TrainerConfig
+from songcoder.errors import UserError
+
+FAULT_ENV = "SONGCODER_FAULT"
 
 
-class NonFiniteLossError(RuntimeError):
-    """Training produced a NaN or infinite loss."""
+class NonFiniteLossError(UserError, RuntimeError):
+    """Training produced a NaN or infinite loss (a stage prints it as one line, exit 2)."""
 
 
 class FiniteLossGuard(Callback):
@@ -35,8 +47,75 @@ class FiniteLossGuard(Callback):
         loss = outputs["loss"] if isinstance(outputs, dict) else outputs
         if loss is not None and not torch.isfinite(torch.as_tensor(loss)).all():
             raise NonFiniteLossError(
-                f"{self.stage}: loss became {float(loss)} at epoch {trainer.current_epoch}, "
-                f"step {trainer.global_step}; stopped, last good checkpoint kept")
+                f"loss became {float(loss)} in {self.stage} at epoch {trainer.current_epoch} "
+                f"(from 0), batch {batch_idx}, global step {trainer.global_step}; stopped, "
+                f"the last good checkpoint is kept (a lower learning rate usually helps)")
+
+
+class RngState(Callback):
+    """Global torch/numpy/python RNG states in the checkpoint, restored on resume.
+
+    Lightning saves model, optimizer and loop state but not these, so any draw from the
+    global generators after a resume (dropout, a DataLoader's base seed) would differ from
+    the run that was never stopped.
+    """
+
+    def state_dict(self) -> dict[str, Any]:
+        import numpy as np
+        name, keys, pos, has_gauss, gauss = np.random.get_state()
+        state = {"torch": torch.get_rng_state(), "python": random.getstate(),
+                 "numpy": [name, torch.from_numpy(keys.astype("int64")), pos, has_gauss, gauss]}
+        if torch.cuda.is_available():
+            state["cuda"] = torch.cuda.get_rng_state_all()
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        import numpy as np
+        torch.set_rng_state(state["torch"])
+        random.setstate(_tuples(state["python"]))
+        name, keys, pos, has_gauss, gauss = state["numpy"]
+        np.random.set_state((name, keys.numpy().astype("uint32"), pos, has_gauss, gauss))
+        if "cuda" in state and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _tuples(x: Any) -> Any:
+    """random.setstate wants the tuples getstate gave (a checkpoint may hand back lists)."""
+    return tuple(_tuples(v) for v in x) if isinstance(x, (list, tuple)) else x
+
+
+class FaultInjection(Callback):
+    """Testing hook (see the module docstring): the faults of `SONGCODER_FAULT` for `stage`."""
+
+    def __init__(self, stage: str, spec: str):
+        self.stage = stage
+        self.faults: dict[tuple[int, int], str] = {}
+        for item in filter(None, (s.strip() for s in spec.split(","))):
+            try:
+                action, where, epoch, batch = item.split(":")
+                if action not in ("kill", "hang", "nan"):
+                    raise ValueError(action)
+                if where == stage:
+                    self.faults[(int(epoch), int(batch))] = action
+            except ValueError as e:
+                raise UserError(f"{FAULT_ENV}: expected kill|hang|nan:<stage>:<epoch>:<batch>, "
+                                f"got {item!r}") from e
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        action = self.faults.get((trainer.current_epoch, batch_idx))
+        if action is None:
+            return
+        print(f"{self.stage}: {FAULT_ENV} injects {action} at epoch {trainer.current_epoch}, "
+              f"batch {batch_idx}", file=sys.stderr, flush=True)
+        if action == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        elif action == "hang":
+            while True:
+                time.sleep(1)
+        else:
+            with torch.no_grad():
+                for p in pl_module.parameters():
+                    p.fill_(float("nan"))
 
 
 class EpochHistory(Callback):
@@ -52,6 +131,12 @@ class EpochHistory(Callback):
         row = {k: float(v) for k, v in trainer.callback_metrics.items()
                if torch.as_tensor(v).numel() == 1}
         self.rows.append({"epoch": trainer.current_epoch + 1, **row})
+
+    def state_dict(self) -> dict[str, Any]:      # the rows of a killed run survive its resume
+        return {"rows": [dict(r) for r in self.rows]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.rows = [dict(r) for r in state["rows"]]
 
     def to_csv(self, path: str | Path) -> None:
         import csv
@@ -82,7 +167,9 @@ def show_progress() -> bool:
 def make_trainer(cfg: TrainerConfig, *, stage: str, max_epochs: int, ckpt_dir: Path | None,
                  logger: Any = None, **overrides: Any) -> L.Trainer:
     """A Trainer for `stage`. `ckpt_dir=None` disables checkpointing (tests, benchmarks)."""
-    callbacks: list[Callback] = [FiniteLossGuard(stage)]
+    callbacks: list[Callback] = [FiniteLossGuard(stage), RngState()]
+    if os.environ.get(FAULT_ENV):
+        callbacks.insert(0, FaultInjection(stage, os.environ[FAULT_ENV]))
     if ckpt_dir is not None:
         # Lightning 2.6 writes last.ckpt mid-training only alongside a top-k file, so keep the
         # latest epoch (top-k 1, no monitor): with top-k 0 a killed run has nothing to resume.
@@ -104,11 +191,17 @@ def make_trainer(cfg: TrainerConfig, *, stage: str, max_epochs: int, ckpt_dir: P
 
 
 def resume_path(ckpt_dir: Path | None) -> str | None:
-    """The checkpoint to resume from, if a killed run of the same params left one."""
+    """The checkpoint to resume from, if a killed run of the same params left one (said on
+    stderr, with the epochs it already holds)."""
     if ckpt_dir is None:
         return None
     last = Path(ckpt_dir) / "last.ckpt"
-    return str(last) if last.exists() else None
+    if not last.exists():
+        return None
+    ckpt = torch.load(last, map_location="cpu", weights_only=False, mmap=True)
+    print(f"{Path(ckpt_dir).parent.name}: resuming from {last}: {ckpt['epoch'] + 1} epochs "
+          f"done, global step {ckpt['global_step']}", file=sys.stderr, flush=True)
+    return str(last)
 
 
 def data_fingerprint(x: Any) -> str:

@@ -16,7 +16,7 @@ from songcoder.config import RnnConfig, TrainerConfig
 from songcoder.rnn.data import RnnDataModule, load_songs
 from songcoder.rnn.model import AudioRNN
 from songcoder.rnn.module import RnnModule
-from songcoder.training import make_trainer, resume_path
+from songcoder.training import EpochHistory, make_trainer, resume_path
 
 FORMAT = "songcoder.rnn/1"
 
@@ -52,6 +52,12 @@ def train_rnn(cfg: RnnConfig, trainer_cfg: TrainerConfig, train_paths: Sequence[
     trainer = make_trainer(trainer_cfg, stage="train_rnn", max_epochs=cfg.epochs,
                            ckpt_dir=ckpt_dir, logger=logger, reload_dataloaders_every_n_epochs=1,
                            gradient_clip_val=cfg.grad_clip or None)
+    # the per-epoch rows travel in the checkpoint: the final metrics are the last row, also
+    # when a resumed run had nothing left to fit
+    history = next((c for c in callbacks if isinstance(c, EpochHistory)), None)
+    if history is None:
+        history = EpochHistory()
+        callbacks = [*callbacks, history]
     trainer.callbacks.extend(callbacks)
     resume = resume_path(ckpt_dir)
     start_step = 0
@@ -60,15 +66,17 @@ def train_rnn(cfg: RnnConfig, trainer_cfg: TrainerConfig, train_paths: Sequence[
     t1 = time.perf_counter()
     trainer.fit(module, datamodule=dm, ckpt_path=resume)
     fit_s = time.perf_counter() - t1
-    if "val/loss" not in trainer.callback_metrics:      # resumed a finished run: nothing fitted
+    if not history.rows:                                 # resumed a finished run before any row
         trainer.validate(module, datamodule=dm, verbose=False)
-    steps = trainer.global_step - start_step
+    steps = trainer.global_step - start_step             # fitted in this process
     samples = steps * cfg.batch_size * tbptt_frames(cfg) * cfg.frame
-    metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+    metrics = ({k: v for k, v in history.rows[-1].items() if k != "epoch"} if history.rows
+               else {k: float(v) for k, v in trainer.callback_metrics.items()})
     metrics.update({
         "train_samples_per_s": samples / fit_s if steps else float("nan"),
         "train_seconds": fit_s, "load_seconds": load_s, "epochs": trainer.current_epoch,
-        "params": module.model.n_params(), "train_songs": len(train_songs), "train_steps": steps,
+        "params": module.model.n_params(), "train_songs": len(train_songs),
+        "train_steps": trainer.global_step,
     })
     return metrics, module.model.eval()
 

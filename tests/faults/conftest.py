@@ -1,0 +1,108 @@
+"""Fault tests share one ingested + prepared tiny repo and one never-faulted reference copy.
+
+`sdae.batch_size` is 4 here (the tiny train split has 8 songs), so every training stage has
+at least two batches per epoch and a kill at batch 1 really lands mid-epoch.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import Repo, make_repo
+
+FAULT_PARAMS = {"sdae": {"batch_size": 4}}
+# Wall-clock figures: they differ between any two runs, killed or not.
+TIMING_KEYS = {"train_seconds", "load_seconds", "train_samples_per_s"}
+
+
+@pytest.fixture(scope="session")
+def prepared(tmp_path_factory) -> Repo:
+    """ingest + prepare done once; tests work on copies (`copy_of`)."""
+    repo = make_repo(tmp_path_factory.mktemp("faults") / "prepared")
+    repo.params(**FAULT_PARAMS)
+    repo.dvc("repro", "prepare")
+    return repo
+
+
+def copy_of(repo: Repo, dst: Path) -> Repo:
+    shutil.copytree(repo.path, dst, symlinks=True)
+    return Repo(dst)
+
+
+class Reference:
+    """A copy of `prepared` that is never faulted; stages are reproduced on first need."""
+
+    def __init__(self, repo: Repo):
+        self.repo = repo
+        self.done: set[str] = set()
+
+    def ensure(self, *stages: str) -> Repo:
+        todo = [s for s in stages if s not in self.done]
+        if todo:
+            self.repo.dvc("repro", *todo)
+            self.done.update(todo)
+        return self.repo
+
+
+@pytest.fixture(scope="session")
+def reference(prepared, tmp_path_factory) -> Reference:
+    return Reference(copy_of(prepared, tmp_path_factory.mktemp("faults") / "reference"))
+
+
+def stage_outputs(repo: Repo, stage: str) -> list[str]:
+    """Every file a stage declares (outs, metrics, plots), directories expanded."""
+    spec = yaml.safe_load((repo.path / "dvc.yaml").read_text())["stages"][stage]
+    paths = []
+    for kind in ("outs", "metrics", "plots"):
+        for entry in spec.get(kind, []):
+            rel = next(iter(entry)) if isinstance(entry, dict) else entry
+            p = repo.path / rel
+            paths += ([str(f.relative_to(repo.path)) for f in sorted(p.rglob("*")) if f.is_file()]
+                      if p.is_dir() else [rel])
+    return paths
+
+
+def assert_same_outputs(repo: Repo, ref: Repo, stage: str) -> None:
+    """Byte-identical outputs, metrics equal but for wall-clock timings, same dvc.lock hashes."""
+    files = stage_outputs(ref, stage)
+    assert files and stage_outputs(repo, stage) == files
+    for rel in files:
+        mine, theirs = repo.path / rel, ref.path / rel
+        if rel.startswith("metrics/") and rel.endswith(".json"):
+            a, b = (json.loads(p.read_text()) for p in (mine, theirs))
+            assert set(a) == set(b), rel
+            assert {k: v for k, v in a.items() if k not in TIMING_KEYS} == \
+                   {k: v for k, v in b.items() if k not in TIMING_KEYS}, rel
+        else:
+            assert mine.read_bytes() == theirs.read_bytes(), f"{stage}: {rel} differs"
+    lock = [yaml.safe_load((r.path / "dvc.lock").read_text())["stages"][stage]
+            for r in (repo, ref)]
+    hashes = [{o["path"]: o["md5"] for o in entry["outs"] if not o["path"].startswith("metrics/")}
+              for entry in lock]
+    assert hashes[0] == hashes[1]
+
+
+def leftovers(repo: Repo) -> list[str]:
+    """Temp files of atomic writes (`.name.tmp<pid>`) anywhere a stage writes."""
+    return [str(p.relative_to(repo.path)) for d in ("models", "data", "metrics", "plots", "generated")
+            for p in (repo.path / d).rglob(".*.tmp*")]
+
+
+def last_checkpoint(repo: Repo, stage: str) -> Path | None:
+    found = sorted((repo.path / "checkpoints" / stage).glob("*/last.ckpt"))
+    return found[0] if found else None
+
+
+def lock_entry(repo: Repo, stage: str):
+    return (yaml.safe_load((repo.path / "dvc.lock").read_text())["stages"]).get(stage)
+
+
+def pending(repo: Repo) -> set[str]:
+    """Stages `dvc status` reports as changed (not done)."""
+    out = repo.dvc("status", "--json").stdout
+    return set(json.loads(out or "{}"))
