@@ -1,4 +1,5 @@
-"""Stage `evaluate`: the fine-tuned net vs the greedy stack, PCA and the mean, on the test split.
+"""Stage `evaluate`: the fine-tuned net vs the greedy stack, PCA and the mean, on the test split
+(retrieval also on the validation split, where settings are chosen).
 
 Writes metrics/evaluate.json, plots/evaluate/{depth,groups}.csv and PNG figures.
 """
@@ -19,9 +20,9 @@ from songcoder.sdae.stack import DeepAutoencoder
 LABELS = ("style", "pattern")   # synth labels, used when the manifest has them
 
 
-def test_labels() -> dict[str, np.ndarray]:
+def split_labels(split: str) -> dict[str, np.ndarray]:
     by_id = {r["id"]: r for r in read_manifest("data/manifest.csv")}
-    with open("data/features/test_index.csv", newline="") as f:
+    with open(f"data/features/{split}_index.csv", newline="") as f:
         ids = [r["id"] for r in csv.DictReader(f)]
     return {name: np.array([by_id[i][name] for i in ids]) for name in LABELS
             if ids and all(by_id[i].get(name) for i in ids)}
@@ -36,7 +37,8 @@ def main() -> None:
     with tracking.stage_run("evaluate", cfg) as run:
         metrics = evaluate_all(cfg["evaluate"], x["train"], x["test"],
                                finetuned=sdae.load("models/sdae.pt"), greedy=greedy,
-                               halves=(halves[0], halves[1]), labels=test_labels())
+                               halves=(halves[0], halves[1]), labels=split_labels("test"),
+                               x_val=x["val"], val_labels=split_labels("val"))
         save_json("metrics/evaluate.json", metrics)
         save_text("plots/evaluate/depth.csv",
                   to_csv(plots.depth_rows(metrics), ["model", "size", "rel_error"]))

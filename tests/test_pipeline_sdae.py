@@ -24,6 +24,7 @@ def test_sdae_stages_through_dvc(pipeline):
         assert np.isfinite(ev["rel_error"][key]), key
     assert set(ev["retrieval"]) >= {"top1_halves_code", "top1_halves_raw", "p_at_10_code",
                                     "p_at_10_raw", "p_at_10_pca_21"}
+    assert set(ev["retrieval_val"]) == {k for k in ev["retrieval"] if k.startswith("p_at_")}
     assert isinstance(ev["collapsed"], bool)
     assert (p / "plots/evaluate/rel_error_depth.png").stat().st_size > 1000
     registry = json.loads((p / "models/registry.json").read_text())

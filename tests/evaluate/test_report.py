@@ -5,6 +5,7 @@ import numpy as np
 from songcoder.config import EvaluateConfig
 from songcoder.evaluate import evaluate_all
 from songcoder.evaluate.plots import depth_rows, group_rows, history_figure, save_figures
+from songcoder.evaluate.retrieval import precision_at_k
 from songcoder.sdae.synthetic import song_vectors, zscore
 
 
@@ -15,9 +16,11 @@ def test_evaluate_all_reports_every_key_and_plots(labelled_songs, trained, tmp_p
     xa, _, _ = song_vectors(200, seed=5, noise=0.08)
     xb, _, _ = song_vectors(200, seed=5, noise=0.02)
     _, ha, hb = zscore(xa[:120], xa[150:], xb[150:])
+    _, all_style, all_pattern = song_vectors(200, seed=5)        # the fixture's rows 120:150 are val
     cfg = EvaluateConfig(k=5)
     m = evaluate_all(cfg, tr, te, finetuned=model, greedy=greedy, halves=(ha, hb),
-                     labels={"style": style, "pattern": pattern})
+                     labels={"style": style, "pattern": pattern}, x_val=va,
+                     val_labels={"style": all_style[120:150], "pattern": all_pattern[120:150]})
     json.dumps(m)                                                 # JSON-able as is
     assert set(m["rel_error"]) == {"finetuned_4", "greedy_48", "greedy_12", "greedy_4",
                                    "pca_48", "pca_12", "pca_4"}
@@ -30,6 +33,11 @@ def test_evaluate_all_reports_every_key_and_plots(labelled_songs, trained, tmp_p
         assert 0 <= r[f"top1_halves_{rep}"] <= 1 and 0 <= r[f"p_at_5_{rep}"] <= 1
         assert 0 <= r[f"p_at_5_pattern_{rep}"] <= r[f"p_at_5_{rep}"] + 1e-9  # pattern implies style
     assert r["top1_halves_raw"] > 0.5                             # the halves really are alike
+    v = m["retrieval_val"]                                        # same keys, the val split's rows
+    assert set(v) == {k for k in r if k.startswith("p_at_")}
+    assert v["p_at_5_pattern_raw"] == precision_at_k(va, all_pattern[120:150], 5)
+    no_val = evaluate_all(cfg, tr, te, finetuned=model, labels={"style": style})
+    assert "retrieval_val" not in no_val and "greedy_4" not in no_val["rel_error"]
     assert isinstance(m["collapsed"], bool) and m["collapsed"] == m["collapse"]["finetuned_4"]["collapsed"]
     assert m["beats_pca"] == (m["rel_error"]["finetuned_4"] < m["rel_error"]["pca_4"])
 

@@ -7,10 +7,12 @@ Keys (sizes come from the model, e.g. 352/84/21):
   retrieval.top1_halves_{code, pca_21, raw}       needs `halves`
   retrieval.p_at_10_{code, pca_21, raw}           first label (same style); others add the label
                                                   name: p_at_10_pattern_code ...
+  retrieval_val.p_at_10_...                       the same on the validation split (needs `x_val`
+                                                  and `val_labels`): choose settings on these
   collapse.{finetuned_21, greedy_21}.{collapsed, rel_error, code_std}; collapsed (the fine-tuned net)
   beats_pca: finetuned_21 < pca_21 on test
 "code" is the fine-tuned network's code; every error is on the test split, relative to
-predicting the training mean.
+predicting the training mean. Every distance is Euclidean (raw: the z-scored features).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ def evaluate_all(cfg: EvaluateConfig, x_train: np.ndarray, x_test: np.ndarray, *
                  finetuned: DeepAutoencoder, greedy: DeepAutoencoder | None = None,
                  halves: tuple[np.ndarray, np.ndarray] | None = None,
                  labels: dict[str, np.ndarray] | None = None,
+                 x_val: np.ndarray | None = None, val_labels: dict[str, np.ndarray] | None = None,
                  groups: dict[str, slice] = FEATURE_GROUPS) -> dict[str, Any]:
     x_train = np.asarray(x_train, np.float32)
     x_test = np.asarray(x_test, np.float32)
@@ -71,9 +74,19 @@ def evaluate_all(cfg: EvaluateConfig, x_train: np.ndarray, x_test: np.ndarray, *
         a, b = (np.asarray(h, np.float32) for h in halves)
         for name, f in reps.items():
             retrieval[f"top1_halves_{name}"] = top1_halves(f(a), f(b))
+    retrieval.update(_precisions(reps, x_test, labels, cfg.k))
+    out["retrieval"] = retrieval
+    if x_val is not None and val_labels:
+        out["retrieval_val"] = _precisions(reps, np.asarray(x_val, np.float32), val_labels, cfg.k)
+    return out
+
+
+def _precisions(reps: dict, x: np.ndarray, labels: dict[str, np.ndarray] | None,
+                k: int) -> dict[str, float]:
+    """p_at_{k}_{rep} for the first label, p_at_{k}_{label}_{rep} for the others."""
+    out = {}
     for i, (label, y) in enumerate((labels or {}).items()):
         for name, f in reps.items():
-            key = f"p_at_{cfg.k}_{name}" if i == 0 else f"p_at_{cfg.k}_{label}_{name}"
-            retrieval[key] = precision_at_k(f(x_test), y, cfg.k)
-    out["retrieval"] = retrieval
+            out[f"p_at_{k}_{name}" if i == 0 else f"p_at_{k}_{label}_{name}"] = \
+                precision_at_k(f(x), y, k)
     return out
