@@ -113,6 +113,10 @@ class SdaeConfig:
     decay: float = _f(0.01, lo=0.0)               # decoupled (AdamW-style) decay of all weight matrices
     schedule: Literal["constant", "cosine"] = "constant"   # lr over each run's epochs
     keep_best: bool = True                        # return the lowest-val/rel_error epoch's weights
+    # fine-tuning / layer-1 pretraining: squared error of the 330 loudness dims weighted this
+    # many times the rhythm dims (weights rescaled to mean 1); 1 = plain MSE
+    loudness_weight: float = _f(1.0, lo=0.0, lo_open=True)
+    pretrain_loudness_weight: float = _f(1.0, lo=0.0, lo_open=True)
     seed: int = _f(0, lo=0)
 
     def check(self) -> None:
@@ -122,6 +126,9 @@ class SdaeConfig:
         if self.regularizer == "sparse" and self.activation not in ("sigmoid", "trelu"):
             raise ConfigError(f"sdae.activation: the sparse regularizer needs activations in "
                               f"(0, 1) (sigmoid or trelu), got {self.activation!r}")
+        if self.regularizer == "rank_ordered" and self.pretrain_loudness_weight != 1.0:
+            raise ConfigError("sdae.pretrain_loudness_weight: per-feature loss weights are not "
+                              "implemented for the rank_ordered cost; keep it at 1")
         if self.optimizer == "lbfgs" and self.decay > 0:
             raise ConfigError("sdae.decay: decoupled weight decay needs a first-order optimizer; "
                               "set decay: 0 with lbfgs")

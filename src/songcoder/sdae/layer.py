@@ -60,6 +60,14 @@ class DenoisingLayer(nn.Module):
         self.dec_weight = None if tied else nn.Parameter(
             torch.empty(n_in, n_out).uniform_(-bound, bound))                          # (D, H)
         self.dec_bias = nn.Parameter(torch.zeros(n_in))
+        # per-feature reconstruction weights (weights.feature_weights); a training choice, not
+        # part of the model, so not saved with it
+        self.register_buffer("loss_weight", None, persistent=False)
+
+    def set_loss_weight(self, weight: torch.Tensor | None) -> None:
+        if weight is not None and self.regularizer == "rank_ordered":
+            raise ValueError("per-feature loss weights are not implemented for rank_ordered")
+        self.loss_weight = None if weight is None else weight.to(self.dec_bias)
 
     @property
     def n_in(self) -> int:
@@ -99,7 +107,7 @@ class DenoisingLayer(nn.Module):
             else:
                 recon = R.rank_ordered_naive(h, self.w_dec, self.dec_bias, x_clean, self.out_act)
         else:
-            recon = R.half_sse(self.decode(h), x_clean)
+            recon = R.half_sse(self.decode(h), x_clean, self.loss_weight)
         terms = {"recon": recon}
         if self.regularizer == "sparse":
             ws = [self.weight] + ([] if self.dec_weight is None else [self.dec_weight])

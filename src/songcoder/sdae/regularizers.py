@@ -14,9 +14,15 @@ import torch
 Act = Callable[[torch.Tensor], torch.Tensor]
 
 
-def half_sse(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """0.5 * sum over features of the squared error, mean over samples. x, x_hat: (B, D)."""
-    return 0.5 * (x_hat - x).pow(2).sum(-1).mean()
+def half_sse(x_hat: torch.Tensor, x: torch.Tensor, weight: torch.Tensor | None = None
+             ) -> torch.Tensor:
+    """0.5 * sum over features of the squared error, mean over samples. x, x_hat: (B, D).
+
+    weight (D,), mean 1 (`feature_weights`): each feature's squared error is scaled by it, so
+    the loss stays D times a weighted mean and all-ones weights give the plain cost.
+    """
+    sq = (x_hat - x).pow(2)
+    return 0.5 * (sq if weight is None else sq * weight).sum(-1).mean()
 
 
 def kl_sparsity(h: torch.Tensor, rho: float, eps: float = 1e-6) -> torch.Tensor:

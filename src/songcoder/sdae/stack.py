@@ -19,6 +19,11 @@ class DeepAutoencoder(nn.Module):
         super().__init__()
         self.kwargs = {"layers": [dict(k) for k in layers]}
         self.layers = nn.ModuleList(DenoisingLayer(**k) for k in layers)
+        # per-feature reconstruction weights for fine-tuning; not saved with the model
+        self.register_buffer("loss_weight", None, persistent=False)
+
+    def set_loss_weight(self, weight: torch.Tensor | None) -> None:
+        self.loss_weight = None if weight is None else weight.float()
 
     @classmethod
     def from_layers(cls, layers: list[DenoisingLayer], *, untie: bool = False) -> "DeepAutoencoder":
@@ -54,6 +59,7 @@ class DeepAutoencoder(nn.Module):
         return self.decode(self.encode(x))
 
     def losses(self, x_clean: torch.Tensor, x_noisy: torch.Tensor) -> dict[str, torch.Tensor]:
-        # Fine-tuning minimises plain reconstruction of the clean input end to end.
-        recon = half_sse(self(x_noisy), x_clean)
+        # Fine-tuning minimises reconstruction of the clean input end to end (weighted by
+        # feature group when `loss_weight` is set; plain otherwise).
+        recon = half_sse(self(x_noisy), x_clean, self.loss_weight)
         return {"recon": recon, "loss": recon}

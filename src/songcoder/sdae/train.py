@@ -22,6 +22,7 @@ from songcoder.sdae.data import MatrixDataModule, column_mean, to_device
 from songcoder.sdae.layer import DenoisingLayer
 from songcoder.sdae.module import AutoencoderModule
 from songcoder.sdae.stack import DeepAutoencoder
+from songcoder.sdae.weights import feature_weights
 from songcoder.training import make_trainer, resume_path
 
 FORMAT = "songcoder.sdae/1"
@@ -80,6 +81,8 @@ def pretrain_layer(cfg: SdaeConfig, trainer_cfg: TrainerConfig, k: int, x_train,
         raise ValueError(f"layer k: expected 1..{len(cfg.layers)}, got {k}")
     L.seed_everything(cfg.seed + k, verbose=False)                       # the initial weights
     layer = make_layer(cfg, k, int(x_train.shape[1]))
+    if k == 1:                                   # the only layer that sees the song vector
+        layer.set_loss_weight(feature_weights(layer.n_in, cfg.pretrain_loudness_weight))
     metrics, _ = _fit(layer, cfg, trainer_cfg, stage=f"pretrain_{k}", epochs=cfg.pretrain_epochs,
                       lr=cfg.lr, noise=cfg.noise, seed=cfg.seed + k, x_train=x_train, x_val=x_val,
                       ckpt_dir=ckpt_dir, logger=logger, **trainer_kw)
@@ -91,6 +94,7 @@ def finetune(cfg: SdaeConfig, trainer_cfg: TrainerConfig, layers: list[Denoising
              ) -> tuple[dict[str, Any], DeepAutoencoder]:
     """Stack the pretrained layers into one D -> code -> D network and train it end to end."""
     model = DeepAutoencoder.from_layers(layers, untie=cfg.finetune_untie)
+    model.set_loss_weight(feature_weights(model.sizes[0], cfg.loudness_weight))
     metrics, _ = _fit(model, cfg, trainer_cfg, stage="finetune", epochs=cfg.finetune_epochs,
                       lr=cfg.finetune_lr, noise=cfg.finetune_noise, seed=cfg.seed + 100,
                       x_train=x_train, x_val=x_val, ckpt_dir=ckpt_dir, logger=logger, **trainer_kw)
