@@ -219,7 +219,7 @@ def check_folder(files: list[dict], tmp: Path) -> None:
 folders = st.lists(recipes(), min_size=1, max_size=3)
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(files=folders)
 def test_hostile_audio_is_skipped_with_a_reason_or_featurised(files, tmp_path_factory):
     check_folder(files, tmp_path_factory.mktemp("fuzz"))
