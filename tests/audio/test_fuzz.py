@@ -226,6 +226,7 @@ def test_hostile_audio_is_skipped_with_a_reason_or_featurised(files, tmp_path_fa
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)   # ~0.5-1 s a case on an idle 2-core box
 @settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
 @given(files=folders)
 def test_hostile_audio_many_cases(files, tmp_path_factory):
