@@ -23,6 +23,22 @@ import numpy as np
 from songcoder.errors import UserError
 
 
+def _first_line(e: BaseException) -> str:
+    return (str(e).strip().splitlines() or [type(e).__name__])[0]
+
+
+def _load_model(path: str, loader, stage: str):
+    """A trained model file, or a UserError in one line (missing, unreadable, not a model)."""
+    p = Path(path)
+    if not p.exists():
+        raise UserError(f"{path} not found: run `dvc repro {stage}` first (or pass --model)")
+    try:
+        return loader(path)
+    except Exception as e:  # torch/pickle errors are many and long: the first line says enough
+        detail = str(e).strip().splitlines()[0][:160] if str(e).strip() else "truncated?"
+        raise UserError(f"{path}: cannot load the model ({type(e).__name__}: {detail})") from e
+
+
 class Encoder:
     """Audio file -> 21-d code: features, train normalisation, the fine-tuned encoder."""
 
@@ -30,13 +46,14 @@ class Encoder:
         from songcoder.config import load_section
         from songcoder.sdae.train import load
 
-        for path in (model, norm):
-            if not Path(path).exists():
-                raise UserError(f"{path} not found: run `dvc repro evaluate` first "
-                                f"(or pass --model/--norm)")
-        self.model = load(model)
-        stats = np.load(norm)
-        self.mean, self.std = stats["mean"], stats["std"]
+        self.model = _load_model(model, load, "finetune")
+        if not Path(norm).exists():
+            raise UserError(f"{norm} not found: run `dvc repro prepare` first (or pass --norm)")
+        try:
+            with np.load(norm) as stats:
+                self.mean, self.std = stats["mean"], stats["std"]
+        except Exception as e:
+            raise UserError(f"{norm}: cannot read the train statistics ({_first_line(e)})") from e
         self.prep = load_section("prepare", params) if Path(params).exists() else None
 
     def features(self, path: str) -> np.ndarray:
@@ -70,7 +87,7 @@ def _embed_all(enc: Encoder, files: list[str]) -> Iterator[dict]:
         except (AudioError, OSError) as e:
             yield {"file": f, "error": str(e)}
         except Exception as e:  # a bad file must not stop the others
-            yield {"file": f, "error": f"{type(e).__name__}: {e}"}
+            yield {"file": f, "error": f"{type(e).__name__}: {_first_line(e)}"}
 
 
 def cmd_embed(args) -> int:
@@ -95,8 +112,10 @@ def _collection(enc: Encoder, features: Path, manifest: Path) -> tuple[list[dict
     from songcoder.audio.collection import read_manifest
     from songcoder.sdae.train import encode
 
-    if not manifest.exists():
-        raise UserError(f"{manifest} not found: run `dvc repro prepare` first")
+    for path in (manifest, *(features / f"{s}{ext}" for s in ("train", "val", "test")
+                             for ext in ("_index.csv", ".npy"))):
+        if not path.exists():
+            raise UserError(f"{path} not found: run `dvc repro prepare` first")
     by_id = {r["id"]: r for r in read_manifest(manifest)}
     songs, codes = [], []
     for split in ("train", "val", "test"):
@@ -104,7 +123,9 @@ def _collection(enc: Encoder, features: Path, manifest: Path) -> tuple[list[dict
             rows = list(csv.DictReader(f))
         if rows:
             codes.append(encode(enc.model, np.load(features / f"{split}.npy")))
-            songs += [{**by_id[r["id"]], "split": split} for r in rows]
+            songs += [{**by_id.get(r["id"], {"path": r["id"]}), "split": split} for r in rows]
+    if not songs:
+        raise UserError(f"{features} holds no songs: run `dvc repro prepare` first")
     return songs, np.concatenate(codes)
 
 
@@ -114,7 +135,7 @@ def cmd_similar(args) -> int:
     try:
         q = enc.embed(args.file)
     except Exception as e:
-        print(f"songcoder similar: {args.file}: {e}", file=sys.stderr)
+        print(f"songcoder similar: {args.file}: {_first_line(e)}", file=sys.stderr)
         return 1
     d = np.sqrt(((codes - q) ** 2).sum(axis=1))
     order = np.argsort(d, kind="stable")[: args.k]
@@ -138,21 +159,29 @@ def cmd_generate(args) -> int:
     from songcoder.rnn.generate import continue_audio
     from songcoder.rnn.train import load
 
-    if not Path(args.model).exists():
-        raise UserError(f"{args.model} not found: run `dvc repro train_rnn` first")
-    model = load(args.model)
+    model = _load_model(args.model, load, "train_rnn")
     try:
         seed = load_mono(args.seed, model.sample_rate, start=args.start,
                          seconds=args.seed_seconds)
     except (AudioError, OSError) as e:
         print(f"songcoder generate: {args.seed}: {e}", file=sys.stderr)
         return 1
+    out_path = Path(args.out)
+    if out_path.is_dir():
+        raise UserError(f"--out {args.out} is a folder: give a file name such as song.wav")
+    if out_path.suffix.lstrip(".").upper() not in ("WAV", "FLAC", "OGG"):
+        raise UserError(f"--out {args.out}: use a .wav, .flac or .ogg name")
     if len(seed) < model.frame:
         print(f"songcoder generate: {args.seed}: seed shorter than one frame", file=sys.stderr)
         return 1
     out = continue_audio(model, seed, args.seconds, args.temperature,
                          np.random.default_rng(args.rng_seed))
-    write(args.out, np.concatenate([seed, out]), model.sample_rate)
+    try:
+        write(args.out, np.concatenate([seed, out]), model.sample_rate)
+    except (OSError, RuntimeError) as e:  # soundfile's errors are RuntimeErrors
+        why = e.strerror if isinstance(e, OSError) and e.strerror else _first_line(e)
+        print(f"songcoder generate: {args.out}: cannot write ({why})", file=sys.stderr)
+        return 1
     print(f"{args.out}: {len(seed) / model.sample_rate:.2f} s seed + {args.seconds:g} s generated")
     return 0
 
@@ -200,6 +229,16 @@ def cmd_info(args) -> int:
     return 0
 
 
+def _positive(kind):
+    def parse(text: str):
+        v = kind(text)
+        if not v > 0:
+            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+        return v
+    parse.__name__ = kind.__name__
+    return parse
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="songcoder", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -223,7 +262,7 @@ def parser() -> argparse.ArgumentParser:
                                   description="Embed FILE and list the K nearest songs of the "
                                   "ingested collection by Euclidean distance in code space."))
     p.add_argument("file", metavar="FILE")
-    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--k", type=_positive(int), default=10)
     p.add_argument("--features", default="data/features")
     p.add_argument("--manifest", default="data/manifest.csv")
     p.add_argument("--json", action="store_true", help="JSON lines instead of a table")
@@ -233,10 +272,10 @@ def parser() -> argparse.ArgumentParser:
                        description="Take --seed-seconds of FILE from --start as the seed and "
                        "write seed + --seconds of generated audio to --out.")
     p.add_argument("--seed", required=True, metavar="FILE")
-    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--seconds", type=_positive(float), default=10.0)
     p.add_argument("--out", required=True, metavar="FILE.wav")
     p.add_argument("--start", type=float, default=0.0, help="seed start in the file (s)")
-    p.add_argument("--seed-seconds", type=float, default=1.0)
+    p.add_argument("--seed-seconds", type=_positive(float), default=1.0)
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--rng-seed", type=int, default=0)
     p.add_argument("--model", default="models/rnn.pt")

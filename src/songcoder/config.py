@@ -48,6 +48,7 @@ class DataConfig:
     seconds: float = _f(24.0, lo=2.0, hi=3600.0)   # synth song length
     sample_rate: int = _f(22050, lo=8000, hi=192000)  # synth render rate
     min_seconds: float = _f(4.0, lo=0.0)  # shorter files are skipped
+    max_seconds: float = _f(3600.0, lo=1.0)  # longer files are skipped (prepare holds a song in memory)
     split: list[float] = _f([0.7, 0.15, 0.15])  # train, val, test fractions
     seed: int = _f(0, lo=0)
     workers: int = _f(2, lo=1, hi=256)    # processes rendering / validating songs

@@ -52,7 +52,7 @@ def ingest(cfg: DataConfig, *, audio_dir: Path, manifest: Path, skipped: Path) -
             raise NoUsableDataError(f"data.folder: {folder} is not a folder") from None
         songs = [(str(p), song_id(str(p.relative_to(folder))), {}) for p in files]
     checked: list[Checked] = list(imap(
-        check_file, [(p, sid, cfg.min_seconds) for p, sid, _ in songs],
+        check_file, [(p, sid, cfg.min_seconds, cfg.max_seconds) for p, sid, _ in songs],
         workers=cfg.workers, desc="check audio"))
     for c, (_, _, labels) in zip(checked, songs):
         c.labels = labels

@@ -56,11 +56,11 @@ def _sha1(path: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def check_file(args: tuple[str, str, float]) -> Checked:
-    """Worker: validate one file (path, id, min_seconds). Never raises for bad audio."""
-    path, sid, min_seconds = args
+def check_file(args: tuple[str, str, float, float | None]) -> Checked:
+    """Worker: validate one file (path, id, min_seconds, max_seconds). Never raises for bad audio."""
+    path, sid, min_seconds, max_seconds = args
     try:
-        info = validate(path, min_seconds)
+        info = validate(path, min_seconds, max_seconds)
         digest = _sha1(Path(path))
     except AudioError as e:
         return Checked(path, reason=str(e))

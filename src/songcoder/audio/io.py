@@ -2,11 +2,17 @@
 
 Every failure is an `AudioError` whose message is the reason a user reads in skipped.csv.
 Validation streams the file in blocks, so a long song is never held in memory just to check it.
+Nothing trusts the header's frame count: a file that claims 2**36 frames but holds two seconds
+is read for what it holds (soundfile's own `read(-1)` would allocate the claim, and its
+`blocks()` would keep yielding stale blocks past the real end).
 """
 
 from __future__ import annotations
 
 import math
+import re
+import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -17,6 +23,8 @@ from scipy.signal import resample_poly
 
 SILENCE_PEAK = 1e-4          # -80 dBFS: below this everywhere, a file is called silent
 _BLOCK = 1 << 16             # frames per block when streaming
+MIN_SAMPLE_RATE = 1000       # Hz; below, the STFT has no room for a window (and it is no music)
+MAX_SAMPLE_RATE = 768_000    # Hz; above, the header is garbage rather than hi-res audio
 
 
 class AudioError(Exception):
@@ -37,44 +45,82 @@ class AudioInfo:
 
 def _open(path: Path) -> sf.SoundFile:
     try:
-        if path.stat().st_size == 0:
+        st = path.stat()
+        if stat.S_ISDIR(st.st_mode):
+            raise AudioError("is a folder, not an audio file")
+        if not stat.S_ISREG(st.st_mode):  # a FIFO or device would block or never end
+            raise AudioError("not a regular file")
+        if st.st_size == 0:
             raise AudioError("empty file (0 bytes)")
+        open(path, "rb").close()          # permission problems as such, not as "not audio"
         return sf.SoundFile(str(path))
     except AudioError:
         raise
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as e:
-        raise AudioError(f"not audio soundfile can decode ({str(e).splitlines()[0][:120]})") from e
+        raise AudioError(f"not audio soundfile can decode ({_first_line(e)})") from e
     except OSError as e:
         raise AudioError(f"cannot read file ({e.strerror or e})") from e
 
 
-def validate(path: str | Path, min_seconds: float = 0.0) -> AudioInfo:
-    """Decode the whole file block by block; raise AudioError if it is unusable."""
+def _blocks(f: sf.SoundFile, limit: int | None = None) -> Iterator[np.ndarray]:
+    """(frames, channels) float32 blocks of what actually decodes, at most `limit` frames.
+
+    Each block is a view into one reused buffer: copy it to keep it."""
+    buf = np.empty((_BLOCK, f.channels), np.float32)
+    total = 0
+    while limit is None or total < limit:
+        want = _BLOCK if limit is None else min(_BLOCK, limit - total)
+        block = f.read(want, dtype="float32", always_2d=True, out=buf[:want])
+        if len(block) == 0:
+            return
+        total += len(block)
+        yield block
+
+
+def _check_header(sr: int, channels: int) -> None:
+    if channels <= 0:
+        raise AudioError(f"invalid header ({channels} channels)")
+    if not MIN_SAMPLE_RATE <= sr <= MAX_SAMPLE_RATE:
+        raise AudioError(f"sample rate {sr} Hz outside {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz")
+
+
+def validate(path: str | Path, min_seconds: float = 0.0,
+             max_seconds: float | None = None) -> AudioInfo:
+    """Decode the whole file block by block; raise AudioError if it is unusable.
+
+    Decoding stops just past `max_seconds`, so a huge (or huge-claiming) file costs no more."""
     path = Path(path)
     frames, peak = 0, 0.0
     with _open(path) as f:
         sr, channels = f.samplerate, f.channels
-        if sr <= 0 or channels <= 0:
-            raise AudioError(f"invalid header (sample rate {sr}, channels {channels})")
+        _check_header(sr, channels)
+        limit = None if max_seconds is None else int(max_seconds * sr) + 1
         try:
-            for block in f.blocks(blocksize=_BLOCK, dtype="float32", always_2d=True):
+            for block in _blocks(f, limit):
                 if not np.isfinite(block).all():
                     raise AudioError("contains NaN or infinite samples")
                 frames += len(block)
-                if len(block):
-                    peak = max(peak, float(np.abs(block).max()))
+                peak = max(peak, float(np.abs(block).max()))
         except AudioError:
             raise
         except (sf.LibsndfileError, RuntimeError, ValueError, MemoryError) as e:
-            raise AudioError(f"decoding failed after {frames} frames ({str(e)[:120]})") from e
+            raise AudioError(f"decoding failed after {frames} frames ({_first_line(e)})") from e
     info = AudioInfo(str(path), sr, channels, frames)
     if frames == 0:
         raise AudioError("no audio frames")
     if info.duration < min_seconds:
         raise AudioError(f"too short ({info.duration:.2f} s < data.min_seconds {min_seconds} s)")
+    if limit is not None and frames >= limit:
+        raise AudioError(f"too long (> data.max_seconds {max_seconds:g} s)")
     if peak < SILENCE_PEAK:
         raise AudioError(f"silent (peak {peak:.2g} below {SILENCE_PEAK:g})")
     return info
+
+
+def _first_line(e: BaseException) -> str:
+    """One line of an error, without libsndfile's "Error opening '<path>': " (we name the file)."""
+    line = (str(e).splitlines() or [type(e).__name__])[0]
+    return re.sub(r"^Error opening .*?: ", "", line)[:120]
 
 
 def load(path: str | Path, *, mono: bool = False, start: float = 0.0,
@@ -83,13 +129,15 @@ def load(path: str | Path, *, mono: bool = False, start: float = 0.0,
     path = Path(path)
     with _open(path) as f:
         sr = f.samplerate
-        if start > 0:
-            f.seek(min(int(start * sr), f.frames))
-        n = -1 if seconds is None else int(math.ceil(seconds * sr))
+        _check_header(sr, f.channels)
+        n = None if seconds is None else int(math.ceil(seconds * sr))
         try:
-            x = f.read(n, dtype="float32", always_2d=True)
+            if start > 0:
+                f.seek(min(int(start * sr), f.frames))
+            blocks = [b.copy() for b in _blocks(f, n)]
         except (sf.LibsndfileError, RuntimeError, ValueError) as e:
-            raise AudioError(f"decoding failed ({str(e)[:120]})") from e
+            raise AudioError(f"decoding failed ({_first_line(e)})") from e
+    x = np.concatenate(blocks) if blocks else np.zeros((0, f.channels), np.float32)
     if not np.isfinite(x).all():
         raise AudioError("contains NaN or infinite samples")
     if mono:

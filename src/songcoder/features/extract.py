@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 import scipy.fft
-import soundfile as sf
 
+from songcoder.audio.io import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, load
 from songcoder.features import layout, tempo
 
 WINDOW_S = 0.0464          # STFT window (512 samples at 11025 Hz)
@@ -177,8 +177,8 @@ def song_features(x: np.ndarray, sr: int, *, min_bpm: float = 60.0, max_bpm: flo
     if not np.isfinite(x).all():
         raise ValueError("audio contains NaN or infinite samples")
     sr = int(sr)
-    if sr <= 0:
-        raise ValueError(f"sample rate must be positive, got {sr}")
+    if not MIN_SAMPLE_RATE <= sr <= MAX_SAMPLE_RATE:
+        raise ValueError(f"sample rate {sr} Hz outside {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz")
     plan = _plan(sr, x.shape[1], int(analysis_rate))
     if len(x) < plan.q * (plan.mix.shape[1] + 1):
         x = np.pad(x, ((0, plan.q * (plan.mix.shape[1] + 1) - len(x)), (0, 0)))
@@ -204,6 +204,6 @@ def song_features(x: np.ndarray, sr: int, *, min_bpm: float = 60.0, max_bpm: flo
 
 def file_features(path: str | Path, *, min_bpm: float = 60.0, max_bpm: float = 200.0,
                   analysis_rate: int = 11025) -> SongFeatures:
-    """Decode `path` with soundfile (float32) and compute its song features."""
-    x, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    """Decode `path` (float32, see audio.io.load) and compute its song features."""
+    x, sr = load(path)
     return song_features(x, sr, min_bpm=min_bpm, max_bpm=max_bpm, analysis_rate=analysis_rate)
