@@ -39,6 +39,10 @@ def render_synth(cfg: DataConfig, audio_dir: Path) -> list[tuple[str, str, dict]
     return [(job[4], f"synth-{job[0]:05d}", lab) for job, lab in zip(jobs, labels)]
 
 
+def _crashed(job: tuple, reason: str) -> Checked:
+    return Checked(job[0], reason=reason)
+
+
 def ingest(cfg: DataConfig, *, audio_dir: Path, manifest: Path, skipped: Path) -> IngestResult:
     t0 = time.perf_counter()
     audio_dir.mkdir(parents=True, exist_ok=True)
@@ -53,7 +57,7 @@ def ingest(cfg: DataConfig, *, audio_dir: Path, manifest: Path, skipped: Path) -
         songs = [(str(p), song_id(str(p.relative_to(folder))), {}) for p in files]
     checked: list[Checked] = list(imap(
         check_file, [(p, sid, cfg.min_seconds, cfg.max_seconds) for p, sid, _ in songs],
-        workers=cfg.workers, desc="check audio"))
+        workers=cfg.workers, desc="check audio", on_crash=_crashed))
     for c, (_, _, labels) in zip(checked, songs):
         c.labels = labels
     rows, bad = write_outputs(checked, manifest, skipped, cfg.split, cfg.seed)

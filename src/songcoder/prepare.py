@@ -86,10 +86,14 @@ class PrepareResult:
     skipped: list[dict[str, str]]
 
 
+def _crashed(job: tuple[dict[str, str], PrepareConfig], reason: str) -> Featurised:
+    return Featurised(job[0]["id"], error=reason)
+
+
 def prepare(cfg: PrepareConfig, rows: list[dict[str, str]], out_dir: Path) -> PrepareResult:
     t0 = time.perf_counter()
     results = list(imap(featurise, [(r, cfg) for r in rows], workers=cfg.workers,
-                        desc="features"))
+                        desc="features", on_crash=_crashed))
     wall = time.perf_counter() - t0
     by_id = {r["id"]: r for r in rows}
     good = [f for f in results if not f.error]
