@@ -7,8 +7,8 @@ together see exactly the 2B rows that one process with batch 2B sees in that ste
 averages the two half-batch mean gradients, which is the mean gradient over the 2B rows. The
 masking noise is drawn per process, so it is switched off (finetune_noise=0) for both runs.
 What remains is float summation order (all-reduce, half-size matmuls): relative differences of
-order 1e-6 in the metrics, hence the 1e-4 tolerance. A real bug (a rank training on other rows, a metric from
-half the validation set) moves them by far more.
+order 1e-6 in the metrics, hence the 1e-4 tolerance. A real bug (a rank training on other rows, a metric from half the validation
+set) moves them by far more.
 """
 
 import json

@@ -187,6 +187,23 @@ def is_rank_zero() -> bool:
     return int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0"))) == 0
 
 
+@contextlib.contextmanager
+def _store_lock(uri: str) -> Iterator[None]:
+    """One process at a time opens a SQLite store: MLflow creates and migrates its tables on
+    first use, and two stages doing that at once (experiments run in parallel by
+    `dvc queue start -j N`) fail with `table _alembic_tmp_experiments already exists`."""
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    import fcntl
+    with open(uri[len("sqlite:///"):] + ".lock", "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def _experiment_id(client: Any, uri: str) -> str:
     exp = client.get_experiment_by_name(EXPERIMENT)
     if exp is not None:
@@ -228,13 +245,14 @@ def stage_run(stage: str, configs: Mapping[str, Any]) -> Iterator[StageRun]:
     uri = tracking_uri()
     check_reachable(uri)
     mlflow.set_tracking_uri(uri)
-    client = MlflowClient(uri)
     try:
-        exp_id = _experiment_id(client, uri)
-        pid = pipeline_id()
-        tags = {**git_tags(), "dvc_exp_name": os.environ.get("DVC_EXP_NAME", ""),
-                PIPELINE_TAG: pid}
-        parent = _parent_run(client, exp_id, pid, tags)
+        with _store_lock(uri):
+            client = MlflowClient(uri)
+            exp_id = _experiment_id(client, uri)
+            pid = pipeline_id()
+            tags = {**git_tags(), "dvc_exp_name": os.environ.get("DVC_EXP_NAME", ""),
+                    PIPELINE_TAG: pid}
+            parent = _parent_run(client, exp_id, pid, tags)
     except Exception as e:
         raise TrackingError(f"MLflow store {uri} cannot be used: {e}") from e
     run_tags = {**tags, "stage": stage, "params_hash": params_hash(*configs.values()),
