@@ -37,9 +37,10 @@ def run_queue(repo, timeout: float = 1200, **env: str) -> dict[str, dict]:
             time.sleep(3)
     finally:
         repo.dvc("queue", "stop", check=False)
-    failed = [line.split()[0] for line in status.splitlines() if "Failed" in line]
-    assert status.count("Success") == 2, [status] + [
-        repo.dvc("queue", "logs", task, check=False).stdout for task in failed]
+    if status.count("Success") != 2:
+        failed = [line.split()[0] for line in status.splitlines() if "Failed" in line]
+        pytest.fail("\n".join([status] + [repo.dvc("queue", "logs", task, check=False).stdout
+                                          for task in failed]), pytrace=False)
     exps = {}
     for baseline in json.loads(repo.dvc("exp", "show", "--json").stdout):
         for exp in baseline.get("experiments") or []:

@@ -320,17 +320,32 @@ def register_encoder(run: StageRun, model_path: str | Path, norm_path: str | Pat
     client = MlflowClient(run.uri)
     version = str(info.registered_model_version)
     client.set_model_version_tag(ENCODER_NAME, version, "test_rel_error", str(test_rel_error))
-    client.set_registered_model_alias(ENCODER_NAME, "candidate", version)
-    try:
-        champ = client.get_model_version_by_alias(ENCODER_NAME, "champion")
-        best = float(champ.tags.get("test_rel_error", "inf"))
-    except mlflow.exceptions.MlflowException:
-        best = float("inf")
-    promoted = test_rel_error < best
-    if promoted:
-        client.set_registered_model_alias(ENCODER_NAME, "champion", version)
+    # Experiments evaluated at once move the same aliases: MLflow's alias upsert is
+    # read-then-insert, so the loser of a race gets a UNIQUE-constraint error (retried), and
+    # a SQLite store is locked so that the champion comparison sees the latest champion.
+    with _store_lock(run.uri):
+        _retry(client.set_registered_model_alias, ENCODER_NAME, "candidate", version)
+        try:
+            champ = client.get_model_version_by_alias(ENCODER_NAME, "champion")
+            best = float(champ.tags.get("test_rel_error", "inf"))
+        except mlflow.exceptions.MlflowException:
+            best = float("inf")
+        promoted = test_rel_error < best
+        if promoted:
+            _retry(client.set_registered_model_alias, ENCODER_NAME, "champion", version)
     return {"version": int(version), "champion": promoted,
             "previous_champion_rel_error": None if best == float("inf") else best}
+
+
+def _retry(fn: Any, *args: Any, attempts: int = 5) -> Any:
+    from mlflow.exceptions import MlflowException
+    for i in range(attempts):
+        try:
+            return fn(*args)
+        except MlflowException:
+            if i == attempts - 1:
+                raise
+            time.sleep(0.2 * (i + 1))
 
 
 def _requirements() -> list[str]:
