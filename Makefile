@@ -1,12 +1,20 @@
 # songcoder: `make run` sets everything up and runs the pipeline; `make test` runs the tests.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
-VENV   := .venv
-BIN    := $(VENV)/bin
+# `make VENV=/path/to/venv ...` uses an existing environment as it is (nothing installed);
+# exported, so .ci/rerun uses the same one.
+VENV   ?= .venv
+export VENV
+BIN    := $(abspath $(VENV))/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 .PHONY: setup run test test-slow bench ui ci-rerun clean
 
+ifeq ($(origin VENV),file)
 setup: $(STAMP)
+else
+setup:
+	@test -x $(BIN)/dvc || { echo "VENV=$(VENV) has no dvc: run make setup without VENV" >&2; exit 1; }
+endif
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,16 +22,16 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-* && touch $@
 
 run: setup                 ## set up, then run the whole pipeline on the default data
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
+	PATH="$(BIN):$$PATH" $(BIN)/dvc repro
 
 test: setup                ## the fast test suite (what CI runs)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
+	PATH="$(BIN):$$PATH" $(BIN)/python -m pytest
 
 test-slow: setup           ## the long tests only
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -m slow
+	PATH="$(BIN):$$PATH" $(BIN)/python -m pytest -m slow
 
 bench: setup               ## speed and scale figures -> benchmarks/results/*.json
-	for b in benchmarks/*.py; do PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python $$b || exit 1; done
+	for b in benchmarks/*.py; do PATH="$(BIN):$$PATH" $(BIN)/python $$b || exit 1; done
 
 ui: setup                  ## browse and compare runs at http://127.0.0.1:5000
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db \
@@ -34,4 +42,4 @@ ci-rerun: setup            ## what CI's pipeline job does: CI-sized rerun + diff
 
 clean:                     ## remove pipeline outputs and the local MLflow store (keeps .venv)
 	rm -rf data/audio data/features data/*.csv models metrics plots generated checkpoints \
-	  mlflow.db mlartifacts
+	  mlflow.db mlflow.db.lock mlartifacts

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +86,14 @@ def pipeline(tmp_path_factory):
     return repo
 
 
+def copy_repo(src: "Repo", dst: Path) -> "Repo":
+    """A private copy of a repo that already ran (git, DVC cache, outputs), with a fresh MLflow
+    store: the copied one would still point at the source's artifact folder."""
+    shutil.copytree(src.path, dst, symlinks=True,
+                    ignore=shutil.ignore_patterns("mlflow.db", "mlartifacts", "tmp"))
+    return Repo(dst)
+
+
 def make_repo(dst: Path) -> "Repo":
     files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
                            cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
@@ -109,9 +122,59 @@ class Repo:
     def dvc(self, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess:
         return run(["dvc", *args], self.path, check=check, **env)
 
-    def mlflow_runs(self, stage: str | None = None):
+    def commit(self, message: str) -> str:
+        run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qam", message],
+            self.path)
+        return run(["git", "rev-parse", "HEAD"], self.path).stdout.strip()
+
+    def mlflow_runs(self, stage: str | None = None, uri: str | None = None):
+        """Runs of the `songcoder` experiment in this repo's store (or `uri`), all kinds."""
         from mlflow.tracking import MlflowClient
-        client = MlflowClient(f"sqlite:///{self.path / 'mlflow.db'}")
+        client = MlflowClient(uri or f"sqlite:///{self.path / 'mlflow.db'}")
         exp = client.get_experiment_by_name("songcoder")
         flt = f"tags.stage = '{stage}'" if stage else ""
-        return client.search_runs([exp.experiment_id], filter_string=flt)
+        return client.search_runs([exp.experiment_id], filter_string=flt, max_results=10000)
+
+
+# ----------------------------------------------------------------------------- MLflow server
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def mlflow_server(root: Path) -> Iterator[str]:
+    """A real `mlflow server` on a free 127.0.0.1 port: SQLite backend and artifacts in `root`."""
+    port = free_port()
+    cmd = [str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port),
+           "--backend-store-uri", f"sqlite:///{root / 'server.db'}",
+           "--artifacts-destination", str(root / "artifacts"), "--workers", "1"]
+    # its own process group: the server forks job consumers, stopped with it
+    proc = subprocess.Popen(cmd, env=tool_env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    uri = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(uri + "/health", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    pytest.fail("mlflow server did not start within 90 s")
+                time.sleep(0.5)
+        yield uri
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """One real MLflow tracking server per test module."""
+    with mlflow_server(tmp_path_factory.mktemp("mlflow-server")) as uri:
+        yield uri

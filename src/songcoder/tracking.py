@@ -187,6 +187,23 @@ def is_rank_zero() -> bool:
     return int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0"))) == 0
 
 
+@contextlib.contextmanager
+def _store_lock(uri: str) -> Iterator[None]:
+    """One process at a time opens a SQLite store: MLflow creates and migrates its tables on
+    first use, and two stages doing that at once (experiments run in parallel by
+    `dvc queue start -j N`) fail with `table _alembic_tmp_experiments already exists`."""
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    import fcntl
+    with open(uri[len("sqlite:///"):] + ".lock", "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def _experiment_id(client: Any, uri: str) -> str:
     exp = client.get_experiment_by_name(EXPERIMENT)
     if exp is not None:
@@ -229,12 +246,13 @@ def stage_run(stage: str, configs: Mapping[str, Any]) -> Iterator[StageRun]:
     check_reachable(uri)
     mlflow.set_tracking_uri(uri)
     try:
-        client = MlflowClient(uri)
-        exp_id = _experiment_id(client, uri)
-        pid = pipeline_id()
-        tags = {**git_tags(), "dvc_exp_name": os.environ.get("DVC_EXP_NAME", ""),
-                PIPELINE_TAG: pid}
-        parent = _parent_run(client, exp_id, pid, tags)
+        with _store_lock(uri):  # two stages creating a new SQLite store at once both fail
+            client = MlflowClient(uri)
+            exp_id = _experiment_id(client, uri)
+            pid = pipeline_id()
+            tags = {**git_tags(), "dvc_exp_name": os.environ.get("DVC_EXP_NAME", ""),
+                    PIPELINE_TAG: pid}
+            parent = _parent_run(client, exp_id, pid, tags)
         run_tags = {**tags, "stage": stage, "params_hash": params_hash(*configs.values()),
                     "mlflow.parentRunId": parent, "songcoder.kind": "stage"}
         active = mlflow.start_run(experiment_id=exp_id, run_name=stage, tags=run_tags)
@@ -323,17 +341,32 @@ def register_encoder(run: StageRun, model_path: str | Path, norm_path: str | Pat
     client = MlflowClient(run.uri)
     version = str(info.registered_model_version)
     client.set_model_version_tag(ENCODER_NAME, version, "test_rel_error", str(test_rel_error))
-    client.set_registered_model_alias(ENCODER_NAME, "candidate", version)
-    try:
-        champ = client.get_model_version_by_alias(ENCODER_NAME, "champion")
-        best = float(champ.tags.get("test_rel_error", "inf"))
-    except mlflow.exceptions.MlflowException:
-        best = float("inf")
-    promoted = test_rel_error < best
-    if promoted:
-        client.set_registered_model_alias(ENCODER_NAME, "champion", version)
+    # Experiments evaluated at once move the same aliases: MLflow's alias upsert is
+    # read-then-insert, so the loser of a race gets a UNIQUE-constraint error (retried), and
+    # a SQLite store is locked so that the champion comparison sees the latest champion.
+    with _store_lock(run.uri):
+        _retry(client.set_registered_model_alias, ENCODER_NAME, "candidate", version)
+        try:
+            champ = client.get_model_version_by_alias(ENCODER_NAME, "champion")
+            best = float(champ.tags.get("test_rel_error", "inf"))
+        except mlflow.exceptions.MlflowException:
+            best = float("inf")
+        promoted = test_rel_error < best
+        if promoted:
+            _retry(client.set_registered_model_alias, ENCODER_NAME, "champion", version)
     return {"version": int(version), "champion": promoted,
             "previous_champion_rel_error": None if best == float("inf") else best}
+
+
+def _retry(fn: Any, *args: Any, attempts: int = 5) -> Any:
+    from mlflow.exceptions import MlflowException
+    for i in range(attempts):
+        try:
+            return fn(*args)
+        except MlflowException:
+            if i == attempts - 1:
+                raise
+            time.sleep(0.2 * (i + 1))
 
 
 def _requirements() -> list[str]:

@@ -26,6 +26,7 @@ from typing import Any
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.utilities import rank_zero_only
 
 from songcoder.config import TrainerConfig
 from songcoder.errors import UserError
@@ -219,8 +220,10 @@ def checkpoint_dir(stage: str, *keys: Any, root: Path = Path("checkpoints")) -> 
     return root / stage / params_hash(*keys)
 
 
+@rank_zero_only
 def drop_checkpoints(ckpt_dir: Path) -> None:
-    """After a finished run: the stage's real output is the model file, not these."""
+    """After a finished run: the stage's real output is the model file, not these (rank 0
+    wrote them; under DDP another rank may finish first and must not delete them)."""
     import shutil
     shutil.rmtree(ckpt_dir.parent, ignore_errors=True)
 

@@ -89,15 +89,14 @@ class AutoencoderModule(L.LightningModule):
     def on_validation_epoch_end(self) -> None:
         if not self._sums["val_n"]:
             return
-        red = self.trainer.strategy.reduce
-        sse = red(torch.as_tensor(self._sums["sse"], device=self.device, dtype=torch.float64),
-                  reduce_op="sum")
-        base = red(torch.as_tensor(self._sums["base"], device=self.device, dtype=torch.float64),
-                   reduce_op="sum")
+        # Sums over all DDP ranks (each validates its share of the rows), so the numbers
+        # are those of the whole validation set, as in a single process.
+        sse, base, loss, n = (self.trainer.strategy.reduce(
+            torch.as_tensor(self._sums[k], device=self.device, dtype=torch.float64),
+            reduce_op="sum") for k in ("sse", "base", "val_loss", "val_n"))
         rel = (sse / base.clamp_min(1e-12)).float()
         self.log("val/rel_error", rel, on_step=False, on_epoch=True)
-        self._val = {"val_loss": float(self._sums["val_loss"]) / max(self._sums["val_n"], 1),
-                     "val_rel_error": float(rel)}
+        self._val = {"val_loss": float(loss / n.clamp_min(1)), "val_rel_error": float(rel)}
         if self.keep_best and not self.trainer.sanity_checking and (
                 self.best is None or float(rel) < self.best["val_rel_error"]):
             self.best = {"epoch": self.current_epoch, "val_rel_error": float(rel),
