@@ -156,7 +156,7 @@ def cmd_similar(args) -> int:
 
 def cmd_generate(args) -> int:
     from songcoder.audio.io import AudioError, load_mono, write
-    from songcoder.rnn.generate import continue_audio
+    from songcoder.rnn.generate import continue_audio, min_seed_samples
     from songcoder.rnn.train import load
 
     model = _load_model(args.model, load, "train_rnn")
@@ -171,11 +171,12 @@ def cmd_generate(args) -> int:
         raise UserError(f"--out {args.out} is a folder: give a file name such as song.wav")
     if out_path.suffix.lstrip(".").upper() not in ("WAV", "FLAC", "OGG"):
         raise UserError(f"--out {args.out}: use a .wav, .flac or .ogg name")
-    if len(seed) < model.frame:
-        print(f"songcoder generate: {args.seed}: seed shorter than one frame", file=sys.stderr)
+    if len(seed) < min_seed_samples(model):
+        print(f"songcoder generate: {args.seed}: seed shorter than {min_seed_samples(model)} "
+              f"samples at {model.sample_rate} Hz", file=sys.stderr)
         return 1
     out = continue_audio(model, seed, args.seconds, args.temperature,
-                         np.random.default_rng(args.rng_seed))
+                         np.random.default_rng(args.rng_seed), args.phase_jitter)
     try:
         write(args.out, np.concatenate([seed, out]), model.sample_rate)
     except (OSError, RuntimeError) as e:  # soundfile's errors are RuntimeErrors
@@ -276,7 +277,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="FILE.wav")
     p.add_argument("--start", type=float, default=0.0, help="seed start in the file (s)")
     p.add_argument("--seed-seconds", type=_positive(float), default=1.0)
-    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--temperature", type=float, default=0.6,
+                   help="sampling temperature (0 = most likely)")
+    p.add_argument("--phase-jitter", type=float, default=0.6,
+                   help="logmag models: 0 = phase vocoder, 1 = random phase")
     p.add_argument("--rng-seed", type=int, default=0)
     p.add_argument("--model", default="models/rnn.pt")
     p.set_defaults(fn=cmd_generate)

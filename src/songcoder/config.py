@@ -164,6 +164,7 @@ class RnnConfig:
     loss: Literal["time_mse", "spectral", "mulaw", "logmag"] = "logmag"   # sampled phase keeps it moving
     phase_weight: float = _f(1.0, lo=0.0)          # spectral: weight of the `phase` term
     embed: int = _f(16, lo=1)                      # mulaw: per-sample features before the levels
+    mixtures: int = _f(8, lo=1)                    # logmag: Gaussian components per next-grain spectrum
     head_fraction: float = _f(1.0, lo=0.0, hi=1.0, lo_open=True)  # share of steps scored in training
     batch_size: int = _f(8, lo=1)
     epochs: int = _f(20, lo=1)
@@ -181,7 +182,8 @@ class GenerateConfig:
     count: int = _f(3, lo=1)
     seed_seconds: float = _f(1.0, lo=0.0, lo_open=True)
     seconds: float = _f(10.0, lo=0.0, lo_open=True)
-    temperature: float = _f(0.6, lo=0.0)          # mulaw sampling (0 = argmax); logmag phase jitter
+    temperature: float = _f(0.6, lo=0.0)          # sampling temperature; 0 = most likely (argmax)
+    phase_jitter: float = _f(0.6, lo=0.0, hi=1.0)  # logmag: 0 = phase vocoder, 1 = random phase
     seed: int = _f(0, lo=0)
 
 

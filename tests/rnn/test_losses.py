@@ -59,23 +59,44 @@ def test_mulaw_bits_are_nats_over_ln2():
     assert math.isclose(float(terms["bits_per_sample"]), 8.0, rel_tol=1e-5)
 
 
-def test_logmag_is_zero_at_the_target_and_learns_the_next_grain():
+def _mixture_params(logits, mu, log_sigma):
+    """(K,), (K, D), (K, D) -> one step's flat mixture output, as the model's head lays it out."""
+    return torch.cat([logits, torch.cat([mu, log_sigma], -1).reshape(-1)])
+
+
+def test_logmag_nll_is_the_mixture_density():
+    from torch.distributions import Categorical, Independent, MixtureSameFamily, Normal
     from songcoder.rnn.losses import LogMagLoss
-    from songcoder.rnn.model import grain_window
-    x = _tiny_problem()                                   # (2, 13, 32)
-    grains = torch.cat([x[:, 1:-1], x[:, 2:]], dim=-1)    # the module's targets: (2, 11, 64)
-    exact = torch.log(torch.fft.rfft(grains * grain_window(32), dim=-1).abs() + 1e-3)
-    assert float(LogMagLoss()(exact, grains)["loss"]) < 1e-10
     torch.manual_seed(0)
-    model = AudioRNN(frame=32, hidden=32, layers=1, output="logmag")
+    K, D = 3, 5
+    logits, mu, log_sigma = torch.randn(K), torch.randn(K, D), 0.3 * torch.randn(K, D)
+    y = torch.randn(4, D)
+    pred = _mixture_params(logits, mu, log_sigma).expand(4, -1)
+    dist = MixtureSameFamily(Categorical(logits=logits),
+                             Independent(Normal(mu, log_sigma.exp()), 1))
+    terms = LogMagLoss(K)(pred[None], y[None])
+    assert set(terms) == {"loss", "nll_per_bin", "log_mag"}
+    torch.testing.assert_close(terms["loss"], -dist.log_prob(y).mean() / D)
+    # log_mag is the squared error of the mixture's mean, what a regression would minimise
+    torch.testing.assert_close(terms["log_mag"], ((dist.mean - y) ** 2).mean())
+
+
+def test_logmag_learns_the_next_grain():
+    from songcoder.rnn.losses import LogMagLoss
+    x = _tiny_problem()                                   # (2, 13, 32)
+    torch.manual_seed(0)
+    model = AudioRNN(frame=32, hidden=32, layers=1, output="logmag", mixtures=2)
+    model.fit_data([x.reshape(2, -1)[0].numpy(), x.reshape(2, -1)[1].numpy()])
+    inp = model.encode_input(x)                           # (2, 12, 33): grains of frame pairs
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    losses = []
+    nll, mse = [], []
     for _ in range(80):
-        out, _ = model(model.encode_input(x[:, :-2]))     # (2, 11, 33)
-        terms = LogMagLoss()(out, grains)
+        out, _ = model(inp[:, :-1])
+        terms = LogMagLoss(2)(out, inp[:, 1:])
         opt.zero_grad()
         terms["loss"].backward()
         opt.step()
-        losses.append(float(terms["loss"].detach()))
-    assert set(terms) == {"loss", "log_mag"}
-    assert min(losses[-5:]) < 0.6 * losses[0], (losses[0], losses[-5:])
+        nll.append(float(terms["loss"].detach()))
+        mse.append(float(terms["log_mag"]))
+    assert min(nll[-5:]) < nll[0] - 0.5, (nll[0], nll[-5:])       # nats per bin
+    assert min(mse[-5:]) < 0.6 * mse[0], (mse[0], mse[-5:])

@@ -41,20 +41,51 @@ def test_continue_audio_length_range_and_determinism():
                                   continue_audio(m, seed, 0.2, 0.0, np.random.default_rng(2)))
 
 
-def test_logmag_output_shape_and_grain_windows_overlap_add_to_one():
+def test_logmag_shapes_standardised_inputs_and_grain_windows_overlap_add_to_one():
     from songcoder.rnn.model import grain_window
-    assert AudioRNN(frame=16, hidden=8, output="logmag")(torch.zeros(3, 5, 16))[0].shape == (3, 5, 17)
+    m = AudioRNN(frame=16, hidden=8, output="logmag", mixtures=3)
+    audio = torch.randn(3, 200, 16) * 0.1
+    m.fit_data([audio.reshape(-1).numpy()])
+    inp = m.encode_input(audio)                           # 200 frames -> 199 grains of 17 bins
+    assert inp.shape == (3, 199, 17)
+    assert abs(float(inp.mean())) < 0.2 and 0.8 < float(inp.std()) < 1.2
+    assert m(inp)[0].shape == (3, 199, 3 * (2 * 17 + 1))
     w2 = grain_window(16) ** 2                            # analysis x synthesis
     torch.testing.assert_close(w2[:16] + w2[16:], torch.ones(16))
 
 
 def _logmag_model(logmag: torch.Tensor, frame: int = 64) -> AudioRNN:
-    """A logmag model whose prediction is `logmag` whatever it hears."""
-    m = AudioRNN(frame=frame, hidden=8, layers=1, output="logmag", sample_rate=8000).eval()
+    """A logmag model whose prediction is `logmag` (almost surely) whatever it hears."""
+    m = AudioRNN(frame=frame, hidden=8, layers=1, output="logmag", sample_rate=8000,
+                 mixtures=1).eval()
     with torch.no_grad():
         m.head.weight.zero_()
-        m.head.bias.copy_(logmag)
+        m.head.bias.copy_(torch.cat([torch.zeros(1), logmag, torch.full_like(logmag, -5.0)]))
     return m
+
+
+def test_mixture_draws_components_by_weight_and_noise_by_sigma():
+    from songcoder.rnn.model import Mixture
+    logits = torch.log(torch.tensor([0.25, 0.75]))
+    mu = torch.tensor([[-10.0, -10.0], [10.0, 10.0]])
+    log_sigma = torch.log(torch.tensor([[1.0, 1.0], [2.0, 2.0]]))
+    z = torch.cat([logits, torch.cat([mu, log_sigma], -1).reshape(-1)]).expand(20000, -1)
+    g = torch.Generator().manual_seed(0)
+    y = Mixture(z, 2).sample(1.0, g)                      # (20000, 2)
+    high = y[:, 0] > 0
+    assert abs(float(high.float().mean()) - 0.75) < 0.02
+    assert abs(float(y[high].std()) - 2.0) < 0.1 and abs(float(y[~high].std()) - 1.0) < 0.1
+    assert abs(float(y[~high].mean()) + 10) < 0.1
+    # temperature 0: the most likely component's mean, no noise
+    torch.testing.assert_close(Mixture(z[:3], 2).sample(0.0, g), torch.full((3, 2), 10.0))
+    # low temperature sharpens the choice: at 0.25, p(high) = 0.75^4 / (0.75^4 + 0.25^4) = 0.988
+    assert float((Mixture(z, 2).sample(0.25, g)[:, 0] > 0).float().mean()) > 0.97
+
+
+def test_logmag_seed_must_hold_one_grain():
+    m = _logmag_model(torch.zeros(65))
+    with pytest.raises(ValueError, match="seed too short"):
+        continue_audio(m, np.zeros(100, np.float32), 0.1, 0.5, np.random.default_rng(0))
 
 
 @pytest.mark.parametrize("temperature", [0.3, 1.0])

@@ -1,7 +1,7 @@
 """Training losses by name; each returns a dict of named terms plus "loss" (what is optimised).
 
 Names match `rnn.loss` and the logged metrics: `train/time_mse`, `train/log_mag`,
-`train/phase`, `train/mulaw_nll`, `train/bits_per_sample`.
+`train/phase`, `train/mulaw_nll`, `train/bits_per_sample`, `train/nll_per_bin`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from songcoder.rnn import mulaw
+from songcoder.rnn.model import Mixture
 
 
 def phase_distance(theta, phi):
@@ -74,24 +75,26 @@ class MulawNLL:
 
 
 class LogMagLoss:
-    """MSE between predicted and actual log-magnitude spectra of sqrt-Hann windowed grains.
+    """Negative log-likelihood of the next grain's log-magnitude spectrum under the model's
+    Gaussian mixture, in nats per bin (standardised units: see `AudioRNN.fit_data`).
 
-    pred: (B, T, frame + 1); target: (B, T, 2 * frame) grains of audio. No phase term: the
-    phase is chosen at generation time.
+    pred: (B, T, K * (2 D + 1)) mixture parameters; target: (B, T, D) standardised
+    log-magnitudes. Also reports `log_mag`, the mean squared error of the mixture's mean - what
+    a regression (the averaged, smeared spectrum) would minimise. No phase term: the phase is
+    chosen at generation time.
     """
 
-    def __init__(self, eps: float = 1e-3):
-        self.eps = eps
+    def __init__(self, mixtures: int):
+        self.mixtures = mixtures
 
     def __call__(self, pred: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
-        from songcoder.rnn.model import grain_window
-        window = grain_window(target.shape[-1] // 2).to(target)
-        mag = torch.fft.rfft(target * window, dim=-1).abs()
-        err = ((pred - torch.log(mag + self.eps)) ** 2).mean()
-        return {"loss": err, "log_mag": err}
+        mix = Mixture(pred, self.mixtures)
+        nll = mix.nll(target).mean() / target.shape[-1]
+        mse = ((mix.mean() - target) ** 2).mean().detach()
+        return {"loss": nll, "nll_per_bin": nll.detach(), "log_mag": mse}
 
 
-def make_loss(name: str, phase_weight: float = 1.0):
+def make_loss(name: str, phase_weight: float = 1.0, mixtures: int = 8):
     if name == "time_mse":
         return TimeMSE()
     if name == "spectral":
@@ -99,5 +102,5 @@ def make_loss(name: str, phase_weight: float = 1.0):
     if name == "mulaw":
         return MulawNLL()
     if name == "logmag":
-        return LogMagLoss()
+        return LogMagLoss(mixtures)
     raise ValueError(f"unknown loss {name!r} (time_mse, spectral, mulaw, logmag)")

@@ -23,7 +23,7 @@ class RnnModule(L.LightningModule):
         super().__init__()
         self.save_hyperparameters()
         self.model = AudioRNN(**model_kwargs)
-        self.loss_fn = make_loss(loss, phase_weight)
+        self.loss_fn = make_loss(loss, phase_weight, self.model.mixtures)
         self.lr, self.input_noise, self.seed = lr, input_noise, seed
         self.head_fraction = head_fraction
         self._batch_idx = 0
@@ -31,19 +31,22 @@ class RnnModule(L.LightningModule):
 
     def _step(self, batch: dict, split: str) -> torch.Tensor:
         x = batch["x"]                                        # (B, T + 1, frame)
-        inp = self.model.encode_input(x[:, :-1])              # (B, T, frame)
+        # wave/mulaw: inputs are frames 0..T-1, targets frames 1..T. logmag: inputs are the
+        # T grains (frames t, t + 1), each predicting the next; the last has no target here
+        # but still runs, so the carried state has heard every grain when the next window
+        # starts.
+        logmag = self.model.output == "logmag"
+        inp = self.model.encode_input(x if logmag else x[:, :-1])   # (B, T, n_in)
         # randomness drawn from (seed, epoch, batch): a resumed run sees the same draws
         g = torch.Generator().manual_seed(
             hash((self.seed, self.current_epoch, self._batch_idx)) & 0x7FFFFFFF)
+        target = inp[:, 1:] if logmag else x[:, 1:]
         if split == "train" and self.input_noise > 0:
             inp = inp + self.input_noise * torch.randn(inp.shape, generator=g).to(inp)
         state = None if batch["first"] else self._state[split]
         h, state = self.model.features(inp, state)           # (B, T, hidden)
         self._state[split] = _detach(state)
-        target = x[:, 1:]                                     # (B, T, frame)
-        if self.model.output == "logmag":
-            # step t predicts the grain of frames t + 1 and t + 2; the last step has no target
-            target = torch.cat([x[:, 1:-1], x[:, 2:]], dim=-1)   # (B, T - 1, 2 * frame)
+        if logmag:
             h = h[:, :-1]
         if split == "train" and self.head_fraction < 1:
             # Outputs are independent given h, so scoring a random subset of steps is an

@@ -25,7 +25,7 @@ def model_kwargs(cfg: RnnConfig) -> dict[str, Any]:
     return dict(frame=cfg.frame, cell=cfg.cell, layers=cfg.layers, hidden=cfg.hidden,
                 mlp_in=cfg.mlp_in, mlp_out=cfg.mlp_out,
                 output=cfg.loss if cfg.loss in ("mulaw", "logmag") else "wave", embed=cfg.embed,
-                sample_rate=cfg.sample_rate)
+                sample_rate=cfg.sample_rate, mixtures=cfg.mixtures)
 
 
 def tbptt_frames(cfg: RnnConfig) -> int:
@@ -48,7 +48,7 @@ def train_rnn(cfg: RnnConfig, trainer_cfg: TrainerConfig, train_paths: Sequence[
     module = RnnModule(model_kwargs(cfg), cfg.loss, cfg.lr, cfg.input_noise,
                        phase_weight=cfg.phase_weight, head_fraction=cfg.head_fraction,
                        seed=cfg.seed)
-    module.model.init_levels(train_songs)
+    module.model.fit_data(train_songs)
     trainer = make_trainer(trainer_cfg, stage="train_rnn", max_epochs=cfg.epochs,
                            ckpt_dir=ckpt_dir, logger=logger, reload_dataloaders_every_n_epochs=1,
                            gradient_clip_val=cfg.grad_clip or None)
