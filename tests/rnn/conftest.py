@@ -1,12 +1,12 @@
 import pytest
 
 from songcoder.config import RnnConfig, TrainerConfig
-from songcoder.rnn.toysongs import write_songs
+from songcoder.audio.synth import write_songs
 
 
 @pytest.fixture(scope="session")
 def songs(tmp_path_factory):
-    """Real FLAC files: 4 train, 2 val songs of 3 s (drums + bass + chords) at 22050 Hz."""
+    """Real FLAC files: 4 train, 2 val songs of 3 s from the built-in corpus at 22050 Hz."""
     root = tmp_path_factory.mktemp("songs")
     return {"train": write_songs(root / "train", 4, 3.0, seed=1),
             "val": write_songs(root / "val", 2, 3.0, seed=2)}

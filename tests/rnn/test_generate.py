@@ -7,13 +7,13 @@ import soundfile as sf
 from songcoder.config import GenerateConfig
 from songcoder.rnn.generate import baselines, collapse_time, generate_all, lsd_db
 from songcoder.rnn.model import AudioRNN
-from songcoder.rnn.toysongs import make_song
+from songcoder.audio.synth import render_song
 
 SR = 8000
 
 
 def _music(seconds, seed=0):
-    return make_song(np.random.default_rng(seed), seconds, SR).mean(axis=1)
+    return render_song(seed, 0, seconds, SR)[0].mean(axis=1)
 
 
 def test_lsd_is_zero_for_identical_and_grows_with_difference():
@@ -80,3 +80,28 @@ def test_collapse_time_calls_dissolving_into_hiss_noise():
     # music for 3 s, then hiss at the same loudness: collapse at about 3 s
     t, why = collapse_time(seed, np.concatenate([real[:3 * SR], hiss[3 * SR:]]), SR)
     assert why == "noise" and 2.0 <= t <= 3.0
+
+
+def _drone(seed: np.ndarray, n: int, frame: int = 64, seed_rng: int = 0) -> np.ndarray:
+    """The seed's average grain spectrum with phases redrawn for every grain, overlap-added:
+    what the first `logmag` model made (loud, tonal, never silent or looping, never moving)."""
+    w = np.sqrt(np.hanning(2 * frame + 1)[:-1])
+    k = len(seed) // frame - 1
+    grains = np.stack([seed[i * frame:(i + 2) * frame] for i in range(k)]) * w
+    mag = np.abs(np.fft.rfft(grains, axis=1)).mean(axis=0)
+    rng = np.random.default_rng(seed_rng)
+    out = np.zeros(n + 2 * frame)
+    for i in range(n // frame + 1):
+        phase = rng.uniform(0, 2 * np.pi, len(mag))
+        out[i * frame:(i + 2) * frame] += np.fft.irfft(mag * np.exp(1j * phase), 2 * frame) * w
+    return out[:n] * np.std(seed) / np.std(out[:n])
+
+
+def test_collapse_time_calls_a_steady_drone_static():
+    x = _music(8.0, seed=3)
+    seed, real = x[:SR], x[SR:]
+    drone = _drone(seed, len(real))
+    assert collapse_time(seed, drone, SR) == (0.0, "static")
+    # music for 3 s, then the drone: it collapses when a 2 s window holds little but drone
+    t, why = collapse_time(seed, np.concatenate([real[:3 * SR], drone[3 * SR:]]), SR)
+    assert why == "static" and 1.5 <= t <= 3.0, (t, why)

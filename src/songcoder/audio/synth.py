@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 from scipy.signal import resample_poly
@@ -430,3 +431,22 @@ def render_song(index: int, seed: int, seconds: float, sample_rate: int) -> tupl
     mix *= np.float32(level / math.tanh(st.drive))
     x = np.ascontiguousarray(mix.T)                                        # (n, 2)
     return x, labels
+
+
+def write_songs(folder: str | Path, count: int, seconds: float, sample_rate: int = 22050,
+                seed: int = 0, fmt: str = "flac") -> list[str]:
+    """Render songs 0..count-1 of corpus `seed` to `folder`/songNNNN.<fmt>; returns the paths.
+
+    For tests and benchmarks that need a few real audio files; `ingest` writes the default
+    corpus itself (with its labels).
+    """
+    import soundfile as sf
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        path = folder / f"song{i:04d}.{fmt}"
+        sf.write(str(path), render_song(i, seed, seconds, sample_rate)[0], sample_rate)
+        paths.append(str(path))
+    return paths

@@ -17,7 +17,8 @@ seconds after the seed, that is
 - static (a fixed point, a held tone, a steady texture): over `static_window` s (2.0)
   its spectral envelope hardly moves - the mean absolute change in dB of 16 log-spaced band
   energies between STFT frames 4 hops apart (1024-point Hann, hop 256: 64 ms at 16 kHz),
-  floored 80 dB under the seed's loudest band, is under 40 % of the seed's. Bands, not bins:
+  floored 80 dB under the seed's loudest band, is under 40 % of the seed's (counting the
+  frames that are not silent, when they are more than half of the window). Bands, not bins:
   a drone whose phases are redrawn every frame makes every *bin* flicker by several dB while
   nothing audible changes; band energies average that flicker out but still move with every
   note and drum hit. On the default data's real continuations (150 val/test songs, 2 s
@@ -150,6 +151,9 @@ def collapse_time(seed: np.ndarray, cont: np.ndarray, sr: int, *, window: float 
     centres = (np.arange(len(S)) * HOP + N_FFT / 2) / sr  # seconds from the seed's start
     seed_rms = _rms(seed)
     seed_motion = _motion(B_db[in_seed])
+    # the static test looks at the frames that are not silent: music that stops is "silent"
+    frame_rms = np.sqrt(np.mean(np.lib.stride_tricks.sliding_window_view(x, N_FFT)[::HOP] ** 2, axis=1))
+    loud = frame_rms[:len(S)] >= silence * seed_rms
     flat = frame_flatness(S)
     seed_flat = np.nanmean(flat[in_seed]) if seed_rms > 0 and in_seed.any() else np.nan
     noisy = seed_flat + noise * (WHITE_FLATNESS - seed_flat) if np.isfinite(seed_flat) else np.inf
@@ -164,7 +168,8 @@ def collapse_time(seed: np.ndarray, cont: np.ndarray, sr: int, *, window: float 
         if np.isfinite(flat[inside]).any() and np.nanmean(flat[inside]) > noisy:
             return start / sr, "noise"
         steady = (centres >= pos / sr) & (centres <= (pos + ws) / sr)
-        if start + ws <= len(cont) and _motion(B_db[steady]) < static * seed_motion:
+        if (start + ws <= len(cont) and (steady & loud).sum() > steady.sum() / 2
+                and _motion(B_db[steady & loud]) < static * seed_motion):
             return start / sr, "static"
     return len(cont) / sr, "none"
 
