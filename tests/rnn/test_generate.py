@@ -82,26 +82,30 @@ def test_collapse_time_calls_dissolving_into_hiss_noise():
     assert why == "noise" and 2.0 <= t <= 3.0
 
 
-def _drone(seed: np.ndarray, n: int, frame: int = 64, seed_rng: int = 0) -> np.ndarray:
-    """The seed's average grain spectrum with phases redrawn for every grain, overlap-added:
-    what the first `logmag` model made (loud, tonal, never silent or looping, never moving)."""
+def _drone(seed: np.ndarray, n: int, frame: int = 256, jitter: float = 0.6) -> np.ndarray:
+    """What the first `logmag` model made: the seed's average grain spectrum every grain, the
+    phases advanced as a phase vocoder would and jittered, overlap-added. Loud and tonal, never
+    silent or looping, but nothing in it moves."""
     w = np.sqrt(np.hanning(2 * frame + 1)[:-1])
     k = len(seed) // frame - 1
     grains = np.stack([seed[i * frame:(i + 2) * frame] for i in range(k)]) * w
     mag = np.abs(np.fft.rfft(grains, axis=1)).mean(axis=0)
-    rng = np.random.default_rng(seed_rng)
+    rng = np.random.default_rng(0)
+    phase = rng.uniform(0, 2 * np.pi, len(mag))
     out = np.zeros(n + 2 * frame)
     for i in range(n // frame + 1):
-        phase = rng.uniform(0, 2 * np.pi, len(mag))
+        phase = phase + np.pi * np.arange(len(mag)) + jitter * rng.uniform(-np.pi, np.pi, len(mag))
         out[i * frame:(i + 2) * frame] += np.fft.irfft(mag * np.exp(1j * phase), 2 * frame) * w
     return out[:n] * np.std(seed) / np.std(out[:n])
 
 
 def test_collapse_time_calls_a_steady_drone_static():
-    x = _music(8.0, seed=3)
-    seed, real = x[:SR], x[SR:]
+    sr = 16000                                            # the default model's rate and frame
+    x = render_song(3, 0, 8.0, sr)[0].mean(axis=1)
+    seed, real = x[:sr], x[sr:]
     drone = _drone(seed, len(real))
-    assert collapse_time(seed, drone, SR) == (0.0, "static")
-    # music for 3 s, then the drone: it collapses when a 2 s window holds little but drone
-    t, why = collapse_time(seed, np.concatenate([real[:3 * SR], drone[3 * SR:]]), SR)
+    assert collapse_time(seed, real, sr) == (len(real) / sr, "none")
+    assert collapse_time(seed, drone, sr) == (0.0, "static")
+    # music for 3 s, then the drone: it collapses when a 2 s window holds mostly drone
+    t, why = collapse_time(seed, np.concatenate([real[:3 * sr], drone[3 * sr:]]), sr)
     assert why == "static" and 1.5 <= t <= 3.0, (t, why)
