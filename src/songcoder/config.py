@@ -157,7 +157,7 @@ class RnnConfig:
     hidden: int = _f(256, lo=4)
     mlp_in: int = _f(0, lo=0)                      # hidden size of the input MLP; 0 = none
     mlp_out: int = _f(0, lo=0)                     # hidden size of the output MLP; 0 = none
-    input_noise: float = _f(0.02, lo=0.0)          # std of noise on the (companded) inputs in training
+    input_noise: float = _f(0.02, lo=0.0)          # std of input noise in training (companded samples or standardised spectra)
     batching: Literal["shifted", "random"] = "shifted"
     tbptt_seconds: float = _f(2.0, lo=0.0, lo_open=True)
     tbptt_chunks: int = _f(4, lo=1)                # TBPTT windows per stream (state carried)

@@ -12,8 +12,8 @@ seconds after the seed, that is
   its seed within a few hundredths (1 s windows of the default data's real continuations:
   0.006-0.17, seeds 0.007-0.12); a model that has lost the notes and drums produces a
   broadband hiss near 0.56. Noise coloured like the seed is not caught here (its flatness
-  is the seed's); `energy_modulation_db` and `onset_periodicity` in the metrics expose it, and the static test
-  catches it when it is steady;
+  is the seed's); the static test catches it when it is steady, and `energy_modulation_db`
+  and `onset_periodicity` in the metrics expose it;
 - static (a fixed point, a held tone, a steady texture): over `static_window` s (2.0) its
   spectral envelope moves less than steady noise would - the mean absolute change in dB of
   16 log-spaced band energies between STFT frames 4 hops apart (1024-point Hann, hop 256:
@@ -25,7 +25,8 @@ seconds after the seed, that is
   data (val/test songs) the smallest ratio over 2 s windows is 0.92 (median 1.51); the
   earlier steady-drone model's outputs gave 0.63-0.64.
 The tests run in that order (most specific first). A continuation that never collapses gets
-its full length. The same test is run on the real continuation (`real`) to show what it says about actual music.
+its full length. The same test is run on the real continuation (`real`) to show what it says
+about actual music.
 
 LSD (`lsd_db`): per STFT frame (1024-point Hann, hop 256), the RMS over bins of the
 difference in dB between the two power spectra, each floored 80 dB under the reference's
@@ -159,7 +160,8 @@ def collapse_time(seed: np.ndarray, cont: np.ndarray, sr: int, *, window: float 
     centres = (np.arange(len(S)) * HOP + N_FFT / 2) / sr  # seconds from the seed's start
     seed_rms = _rms(seed)
     # the static test looks at the frames that are not silent: music that stops is "silent"
-    frame_rms = np.sqrt(np.mean(np.lib.stride_tricks.sliding_window_view(x, N_FFT)[::HOP] ** 2, axis=1))
+    chunks = np.lib.stride_tricks.sliding_window_view(x, N_FFT)[::HOP]   # the STFT frames
+    frame_rms = np.sqrt(np.mean(chunks ** 2, axis=1))
     loud = frame_rms[:len(S)] >= silence * seed_rms
     flat = frame_flatness(S)
     seed_flat = np.nanmean(flat[in_seed]) if seed_rms > 0 and in_seed.any() else np.nan

@@ -74,8 +74,9 @@ class Mixture:
         else:
             u = torch.rand(self.logits.shape, generator=generator).clamp_(1e-10, 1.0)
             k = (self.logits / temperature - torch.log(-torch.log(u))).argmax(-1)  # Gumbel-max
-        pick = lambda t: t.gather(-2, k[..., None, None].expand(*k.shape, 1, t.shape[-1]))[..., 0, :]  # noqa: E731
-        mu, sigma = pick(self.mu), pick(self.log_sigma).exp()
+        index = k[..., None, None].expand(*k.shape, 1, self.mu.shape[-1])
+        mu = self.mu.gather(-2, index)[..., 0, :]
+        sigma = self.log_sigma.gather(-2, index)[..., 0, :].exp()
         noise = torch.randn(mu.shape, generator=generator)
         return mu + temperature * sigma * noise
 
