@@ -12,8 +12,8 @@ seconds after the seed, that is
   its seed within a few hundredths (1 s windows of the default data's real continuations:
   0.006-0.17, seeds 0.007-0.12); a model that has lost the notes and drums produces a
   broadband hiss near 0.56. Noise coloured like the seed is not caught here (its flatness
-  is the seed's); the static test catches it when it is steady, and `energy_modulation_db`
-  and `onset_periodicity` in the metrics expose it;
+  is the seed's), nor by the static test (it moves exactly as noise does);
+  `energy_modulation_db` and `onset_periodicity` in the metrics expose it;
 - static (a fixed point, a held tone, a steady texture): over `static_window` s (2.0) its
   spectral envelope moves less than steady noise would - the mean absolute change in dB of
   16 log-spaced band energies between STFT frames 4 hops apart (1024-point Hann, hop 256:
