@@ -51,15 +51,16 @@ def neighbours(codes: np.ndarray, log_bpm: np.ndarray, tolerance: float | None, 
     Most of the time goes into this n^2 sweep, so: songs are visited in order of their tempo
     folded into one octave (log2 BPM mod 1), and a block of similar tempi is compared only
     with the songs whose folded tempo is within the tolerance (a window of the sorted order;
-    all songs when tempo is ignored or unknown); squared distance + penalty^2 per clash ranks
-    as the step cost does, without a square root; float32. (Folding also lets x4 fit, which
-    60-200 BPM tempi never reach.)"""
+    all songs when tempo is ignored or unknown; the exact test then runs on that window);
+    squared distance + penalty^2 per clash ranks as the step cost does, without a square
+    root; float32."""
     n = len(codes)
     k = min(k, n - 1)
     fold = np.mod(log_bpm, 1.0)
     sort = np.argsort(fold, kind="stable")          # NaN (unknown tempo) last
     c = codes[sort].astype(np.float32)
     f = fold[sort].astype(np.float32)
+    lb = log_bpm[sort].astype(np.float32)
     known = int(np.isfinite(f).sum())
     sq = (c ** 2).sum(axis=1)
     limit = math.log2(1.0 + tolerance) if tolerance is not None else 0.0
@@ -79,8 +80,8 @@ def neighbours(codes: np.ndarray, log_bpm: np.ndarray, tolerance: float | None, 
         d += sq[rows, None]
         d += sq[None, cols]
         if penalty:
-            off = np.abs(f[rows, None] - f[None, cols])
-            np.minimum(off, 1.0 - off, out=off)
+            off = np.abs(lb[rows, None] - lb[None, cols])
+            np.minimum(off, np.abs(off - 1.0), out=off)
             d += np.float32(penalty ** 2) * (off > limit)    # NaN > limit is False
         at = np.minimum(np.searchsorted(cols, rows), len(cols) - 1)   # each row itself
         own = cols[at] == rows
@@ -115,7 +116,7 @@ def _greedy(first: int, nbr: list[list[int]], codes: np.ndarray, log_bpm: np.nda
     n = len(codes)
     c = codes.astype(np.float32)
     sq = (c ** 2).sum(axis=1)
-    fold = np.mod(log_bpm, 1.0).astype(np.float32)
+    lb = log_bpm.astype(np.float32)
     limit = math.log2(1.0 + tolerance) if tolerance is not None else 0.0
     used = np.zeros(n, dtype=bool)
     left = np.arange(n)                     # unused songs, compacted at each full scan
@@ -128,8 +129,8 @@ def _greedy(first: int, nbr: list[list[int]], codes: np.ndarray, log_bpm: np.nda
             left = left[~used[left]]
             d = sq[left] - 2.0 * (c[left] @ c[cur])          # + |c_cur|^2: same for all
             if penalty:
-                off = np.abs(fold[left] - fold[cur])
-                d += np.float32(penalty ** 2) * (np.minimum(off, 1.0 - off) > limit)
+                off = np.abs(lb[left] - lb[cur])
+                d += np.float32(penalty ** 2) * (np.minimum(off, np.abs(off - 1.0)) > limit)
             nxt = int(left[np.argmin(d)])
         used[nxt] = True
         order.append(nxt)
