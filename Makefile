@@ -21,8 +21,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@rm -f $(VENV)/.installed-* && touch $@
 
-run: setup                 ## set up, then run the whole pipeline on the default data
+run: setup                 ## set up, run the whole pipeline on the default data, print its headlines
 	PATH="$(BIN):$$PATH" $(BIN)/dvc repro
+	@$(BIN)/songcoder summary
 
 test: setup                ## the fast test suite (what CI runs)
 	PATH="$(BIN):$$PATH" $(BIN)/python -m pytest

@@ -143,51 +143,48 @@ def _two_opt(t: np.ndarray, nbr: list[list[int]], cost: _Cost, passes: int,
     """Reverse a stretch of the path whenever that joins a song to a cheaper neighbour.
     Both directions of each song are tried; the ends of the path may move too, the first
     song only if not `pinned`."""
-    n = len(t)
-    pos = np.empty(n, dtype=np.int64)
-    pos[t] = np.arange(n)
+    pos = np.empty(len(t), dtype=np.int64)
+    pos[t] = np.arange(len(t))
     for _ in range(passes):
         improved = False
-        for i in range(n):
-            u = int(t[i])
-            if i + 1 < n:                               # u -> w instead of u -> next
-                v = int(t[i + 1])
-                cuv = cost(u, v)
-                for w in nbr[u]:
-                    cuw = cost(u, w)
-                    if cuw >= cuv:
-                        break
-                    j = int(pos[w])
-                    if j <= i + 1:
-                        continue
-                    after = cost(w, int(t[j + 1])) if j + 1 < n else 0.0
-                    joined = cost(v, int(t[j + 1])) if j + 1 < n else 0.0
-                    if cuw + joined < cuv + after - 1e-12:
-                        t[i + 1:j + 1] = t[i + 1:j + 1][::-1].copy()
-                        pos[t[i + 1:j + 1]] = np.arange(i + 1, j + 1)
-                        improved = True
-                        break
-            u = int(t[i])
-            if i > 0:                                   # w -> u instead of prev -> u
-                p = int(t[i - 1])
-                cpu = cost(p, u)
-                for w in nbr[u]:
-                    cwu = cost(w, u)
-                    if cwu >= cpu:
-                        break
-                    j = int(pos[w])
-                    if j >= i - 1 or (j == 0 and pinned):
-                        continue
-                    before = cost(int(t[j - 1]), w) if j > 0 else 0.0
-                    joined = cost(int(t[j - 1]), p) if j > 0 else 0.0
-                    if cwu + joined < cpu + before - 1e-12:
-                        t[j:i] = t[j:i][::-1].copy()
-                        pos[t[j:i]] = np.arange(j, i)
-                        improved = True
-                        break
+        for i in range(len(t)):
+            for step in (1, -1):
+                improved |= _move(t, pos, i, step, nbr, cost, pinned)
         if not improved:
             break
     return t
+
+
+def _move(t: np.ndarray, pos: np.ndarray, i: int, step: int, nbr: list[list[int]],
+          cost: _Cost, pinned: bool) -> bool:
+    """One 2-opt move at t[i]: make a cheaper neighbour w its next song (step 1) or its
+    previous one (step -1) by reversing the stretch from that song to w."""
+    n, nxt = len(t), i + step
+    if not 0 <= nxt < n:
+        return False
+    u, v = int(t[i]), int(t[nxt])
+    cuv = cost(u, v)
+    for w in nbr[u]:
+        cuw = cost(u, w)
+        if cuw >= cuv:
+            return False                        # neighbours come cheapest first
+        j = int(pos[w])
+        if (j - nxt) * step <= 0:               # w must lie beyond v
+            continue
+        beyond = j + step
+        if 0 <= beyond < n:
+            x = int(t[beyond])
+            old, new = cost(w, x), cost(v, x)
+        elif beyond < 0 and pinned:             # would move the first song
+            continue
+        else:
+            old = new = 0.0                     # w is an end of the path
+        if cuw + new < cuv + old - 1e-12:
+            a, b = min(nxt, j), max(nxt, j)
+            t[a:b + 1] = t[a:b + 1][::-1].copy()
+            pos[t[a:b + 1]] = np.arange(a, b + 1)
+            return True
+    return False
 
 
 def order_songs(codes: np.ndarray, bpm: Sequence[float] | np.ndarray,

@@ -31,11 +31,11 @@ HEADLINES: tuple[tuple[str, list[tuple[str, str, str]]], ...] = (
 )
 
 WHERE = (
-    ("metrics/*.json", "every figure (`dvc metrics show`, `songcoder info`)"),
-    ("plots/", "curves and pictures (`dvc plots show`, then dvc_plots/index.html)"),
-    ("generated/", "continued test songs: seed + generated audio, spectrograms"),
-    ("make ui", "MLflow at http://127.0.0.1:5000: every run, compare experiments"),
-    ("songcoder", "similar FILE, playlist --out mix.m3u, generate --seed FILE (--help)"),
+    ("metrics/*.json", "every figure (dvc metrics show; songcoder info)"),
+    ("plots/", "curves, pictures (dvc plots show -> dvc_plots/index.html)"),
+    ("generated/", "continued test songs (.wav) and their spectrograms (.png)"),
+    ("make ui", "MLflow at http://127.0.0.1:5000: runs side by side"),
+    ("songcoder --help", "similar FILE, playlist --out mix.m3u, generate"),
 )
 
 
@@ -70,7 +70,7 @@ def summary(folder: Path) -> str:
         if cells:
             lines.append(f"  {label:<24}{', '.join(cells)}")
     lines.append("where to look:")
-    lines += [f"  {what:<24}{why}" for what, why in WHERE]
+    lines += [f"  {what:<18}{why}" for what, why in WHERE]
     return "\n".join(lines)
 
 
