@@ -132,8 +132,8 @@ class Collection:
 
 
 def _collection(enc: Encoder, features: Path, manifest: Path) -> Collection:
-    """Every featurised song of the ingested collection with its code and BPM (a song cut
-    into several excerpts by prepare: mean code, median BPM)."""
+    """Every featurised song of the ingested collection (one whole-song row each) with its
+    code and the BPM prepare detected."""
     from songcoder.audio.collection import read_manifest
     from songcoder.sdae.train import encode
 
@@ -142,24 +142,17 @@ def _collection(enc: Encoder, features: Path, manifest: Path) -> Collection:
         if not path.exists():
             raise UserError(f"{path} not found: run `dvc repro prepare` first")
     by_id = {r["id"]: r for r in read_manifest(manifest)}
-    rows: dict[str, dict] = {}
+    songs, codes, bpm = [], [], []
     for split in ("train", "val", "test"):
         with open(features / f"{split}_index.csv", newline="") as f:
-            index = list(csv.DictReader(f))
-        if not index:
-            continue
-        codes = encode(enc.model, np.load(features / f"{split}.npy"))
-        for r, code in zip(index, codes):
-            song = rows.setdefault(r["id"], {**by_id.get(r["id"], {"path": r["id"]}),
-                                             "split": split, "codes": [], "bpm": []})
-            song["codes"].append(code)
-            song["bpm"].append(float(r.get("tempo_bpm") or "nan"))
-    if not rows:
+            rows = list(csv.DictReader(f))
+        if rows:
+            codes.append(encode(enc.model, np.load(features / f"{split}.npy")))
+            songs += [{**by_id.get(r["id"], {"path": r["id"]}), "split": split} for r in rows]
+            bpm += [float(r.get("tempo_bpm") or "nan") for r in rows]
+    if not songs:
         raise UserError(f"{features} holds no songs: run `dvc repro prepare` first")
-    songs = list(rows.values())
-    codes = np.stack([np.mean(s.pop("codes"), axis=0) for s in songs])
-    bpm = np.array([np.median(s.pop("bpm")) for s in songs])
-    return Collection(songs, codes, bpm)
+    return Collection(songs, np.concatenate(codes), np.array(bpm))
 
 
 def _tolerance(args) -> float | None:
