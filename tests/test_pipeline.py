@@ -36,6 +36,8 @@ def test_ingest_and_prepare_through_dvc(repo):
     assert metrics["songs"] == 12 and metrics["skipped"] == 0
     assert metrics["audio_seconds"] == 12 * 8.0 and metrics["realtime_factor"] > 1
     assert 0 <= metrics["tempo_acc1"] <= metrics["tempo_acc2"] <= 1
+    assert 0 <= metrics["tempo_speed_acc1"] <= metrics["tempo_speed_acc2"] <= 1
+    assert 0 <= metrics["tempo_at_bound"] <= 1 and metrics["excerpts_train"] == 3 * n["train"]
 
     (prepare_run,) = repo.mlflow_runs("prepare")
     assert prepare_run.data.params["prepare.min_bpm"] == "60.0"

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.signal import resample_poly
 
 from songcoder.atomic import atomic_path, save_npy, save_text
 from songcoder.audio.collection import SPLITS, to_csv
@@ -31,6 +32,9 @@ from songcoder.parallel import imap
 STD_FLOOR = 0.01   # of the feature group's median std
 EXCERPT_SPLITS = ("train", "val")
 HALVES_SPLITS = ("val", "test")
+# Ground truth that needs no annotator: played faster or slower by these factors (resampled,
+# so pitch moves too), a song's tempo must move by exactly that factor. (up, down) resampling.
+SPEEDS = {0.8: (5, 4), 0.9: (10, 9), 1.12: (25, 28), 1.25: (4, 5)}
 
 
 @dataclass
@@ -43,6 +47,7 @@ class Featurised:
     tempo_bpm: float = float("nan")
     bar_phase_s: float = float("nan")
     seconds: float = 0.0
+    speed_ratios: dict[float, float] = field(default_factory=dict)   # speed -> est ratio
     error: str = ""
 
 
@@ -54,6 +59,15 @@ def excerpt_starts(frames: int, sr: int, excerpt_seconds: float, count: int) -> 
         return []
     k = min(count, max(2, int(round(frames / n))))
     return [int(round(v)) for v in np.linspace(0, frames - n, k)]
+
+
+def speed_ratios(x: np.ndarray, sr: int, seconds: float, kw: dict) -> dict[float, float]:
+    """est(played at speed s) / est(original) for each of SPEEDS, on `seconds` from the middle."""
+    n = min(len(x), int(round(seconds * sr)))
+    clip = x[(len(x) - n) // 2:(len(x) - n) // 2 + n]
+    base = song_features(clip, sr, **kw).tempo_bpm
+    return {s: song_features(resample_poly(clip, up, down, axis=0).astype(np.float32), sr,
+                             **kw).tempo_bpm / base for s, (up, down) in SPEEDS.items()}
 
 
 def featurise(args: tuple[dict[str, str], PrepareConfig]) -> Featurised:
@@ -70,6 +84,8 @@ def featurise(args: tuple[dict[str, str], PrepareConfig]) -> Featurised:
             mid = len(x) // 2
             out.halves = np.stack([song_features(x[:mid], sr, **kw).vector,
                                    song_features(x[mid:], sr, **kw).vector])
+        if row["split"] == "test" and cfg.tempo_check_seconds > 0:
+            out.speed_ratios = speed_ratios(x, sr, cfg.tempo_check_seconds, kw)
         if row["split"] in EXCERPT_SPLITS:
             starts = excerpt_starts(len(x), sr, cfg.excerpt_seconds, cfg.excerpts)
             n = int(round(cfg.excerpt_seconds * sr))
@@ -171,6 +187,12 @@ def prepare(cfg: PrepareConfig, rows: list[dict[str, str]], out_dir: Path) -> Pr
             min(abs(f.tempo_bpm / cfg.min_bpm - 1), abs(f.tempo_bpm / cfg.max_bpm - 1)) < 0.005
             for f in good])), 4),
     }
+    checked = [f for f in songs["test"] if f.speed_ratios]
+    if checked:   # Accuracy1/2 of the tempo ratio under speed changes (x2, x1/2, x3, x1/3 for 2)
+        est = np.array([r for f in checked for r in f.speed_ratios.values()])
+        truth = np.array([s for f in checked for s in f.speed_ratios])
+        acc1, acc2 = tempo_accuracy(est, truth)
+        metrics["tempo_speed_acc1"], metrics["tempo_speed_acc2"] = round(acc1, 4), round(acc2, 4)
     tempo_rows = []
     for f in good:
         true = by_id[f.id].get("tempo")
