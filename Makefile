@@ -33,6 +33,7 @@ REAL ?= real/music
 real: setup                ## fetch ~12 h of free game music, run the pipeline on it
 	$(BIN)/python -m songcoder.audio.gamemusic $(REAL)
 	PATH="$(BIN):$$PATH" $(BIN)/dvc exp run -S data.source=folder -S data.folder=$(REAL)
+	@$(BIN)/songcoder summary
 
 test: setup                ## the fast test suite (what CI runs)
 	PATH="$(BIN):$$PATH" $(BIN)/python -m pytest

@@ -12,8 +12,9 @@ from typing import Any
 # missing is left out, a line with none of its figures too (a stage not run, an older run).
 HEADLINES: tuple[tuple[str, list[tuple[str, str, str]]], ...] = (
     ("collection", [("songs", "ingest", "songs"), ("skipped", "ingest", "skipped")]),
-    ("tempo (labelled songs)", [("acc1", "prepare", "tempo_acc1"),
-                                ("acc2", "prepare", "tempo_acc2")]),
+    ("tempo", [("acc1", "prepare", "tempo_acc1"), ("acc2", "prepare", "tempo_acc2"),
+               ("sped-up acc1", "prepare", "tempo_speed_acc1"),
+               ("at a BPM bound", "prepare", "tempo_at_bound")]),
     ("song code, rel. error", [("21-d code", "evaluate", "rel_error.finetuned_21"),
                                ("PCA-21", "evaluate", "rel_error.pca_21")]),
     ("song code, masked", [("21-d code", "evaluate", "masked.finetuned_21"),
