@@ -178,7 +178,8 @@ def cmd_similar(args) -> int:
     if args.json:
         for i in order:
             print(json.dumps({"path": col.songs[i]["path"], "distance": round(float(d[i]), 4),
-                              "bpm": round(float(col.bpm[i]), 1),
+                              "bpm": round(float(col.bpm[i]), 1) if np.isfinite(col.bpm[i])
+                              else None,
                               **{c: col.songs[i][c] for c in extra}}))
         return 0
     names = col.names()
