@@ -131,3 +131,12 @@ def test_info_fits_80_columns(pipeline):
     out = run(["songcoder", "info"], pipeline.path).stdout
     assert "metrics/evaluate.json" in out and "rel_error:" in out
     assert all(len(line) <= 80 for line in out.splitlines()), max(out.splitlines(), key=len)
+
+
+def test_playlist_names_an_unwritable_out_in_one_line(pipeline, tmp_path):
+    a_file = tmp_path / "a_file"
+    a_file.touch()
+    p = run(["songcoder", "playlist", "--out", str(a_file / "mix.m3u")], pipeline.path,
+            check=False)
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert p.stderr.startswith(f"songcoder playlist: error: --out {a_file / 'mix.m3u'}: cannot")

@@ -233,7 +233,10 @@ def cmd_playlist(args) -> int:
         sys.stdout.write(text)
     else:
         from songcoder.atomic import save_text
-        save_text(args.out, text)
+        try:
+            save_text(args.out, text)
+        except OSError as e:
+            raise UserError(f"--out {args.out}: cannot write ({e.strerror or e})") from e
     clashes = f", {mix.clashes} tempo clashes" if args.bpm_tolerance is not None else ""
     step = float(mix.steps.mean()) if len(mix.steps) else 0.0
     print(f"songcoder playlist: {len(mix.order)} songs, mean step {step:.3f} in code space"
