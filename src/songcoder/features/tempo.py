@@ -152,7 +152,7 @@ def estimate_tempo(o: np.ndarray, fps: float, min_bpm: float, max_bpm: float
 
     The scores cover a grid an octave beyond the bounds and only a local maximum can win:
     a score still rising at a bound means the pulse lies outside, and the bound itself is
-    not an estimate (long songs used to pile up at min_bpm). A winner outside the bounds is
+    not an estimate (issue 12 saw long real songs at min_bpm). A winner outside the bounds is
     moved by octaves to the nearest in-range tempo, which keeps the choice the same when
     the music is played a little faster or slower."""
     lo, hi = min_bpm / GRID_MARGIN, max_bpm * GRID_MARGIN
@@ -184,7 +184,9 @@ def estimate_tempo(o: np.ndarray, fps: float, min_bpm: float, max_bpm: float
         i = int(np.clip(i, 1, len(bpm) - 2))
     a, b, c = score[i - 1], score[i], score[i + 1]                     # parabolic refinement
     den = a - 2 * b + c
-    best = bpm[i] * (1 + GRID_STEP) ** (0.5 * (a - c) / den) if den < 0 else bpm[i]
+    # at most half a step: after the octave move, b may sit on a slope rather than a peak
+    shift = float(np.clip(0.5 * (a - c) / den, -0.5, 0.5)) if den < 0 else 0.0
+    best = bpm[i] * (1 + GRID_STEP) ** shift
     return float(np.clip(best, min_bpm, max_bpm)), float(np.clip(s["comb"][i], 0.0, 1.0))
 
 
