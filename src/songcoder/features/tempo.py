@@ -13,10 +13,8 @@ Tempo: two periodicity measures on a log-spaced BPM grid, multiplied (Peeters 20
   - Fourier tempogram: magnitude of the envelope's spectrum at the beat frequency. Peaks at
     the beat frequency and its multiples (8ths, 16ths), but weakly at half tempo when beats
     1 and 3 carry as much as 2 and 4.
-Only the beat level is high in both. Both are averaged over 12 s windows (a local tempogram),
-so a long song whose tempo drifts keeps a sharp peak. A log-normal prior (centre 120 BPM,
-0.8 octave) breaks near-ties; parabolic interpolation refines the peak. Tuned on real music
-(benchmarks/tempo.py: time-stretched excerpts, agreement with madmom, songs at a bound).
+Only the beat level is high in both. A broad log-normal prior (centre 120 BPM, 1.5 octaves)
+breaks near-ties; parabolic interpolation refines the peak.
 
 Bar phase: the beat phase maximises the onset envelope folded at the beat period; the downbeat
 is the one of the 4 beats whose start is loudest overall, loudest in the bass, and where the
@@ -34,12 +32,8 @@ import scipy.fft
 from songcoder.features import layout
 
 PRIOR_CENTER_BPM = 120.0
-PRIOR_OCTAVES = 0.8            # std of the log2-tempo prior
+PRIOR_OCTAVES = 1.5            # std of the log2-tempo prior
 GRID_STEP = 0.004              # relative spacing of the BPM grid
-GRID_MARGIN = 2.0              # the grid reaches an octave beyond min_bpm / max_bpm
-TEMPO_FPS = 60.0               # onset envelope rate for the tempo search (beats up to 3.3 Hz)
-WINDOW_S = 12.0                # local tempogram window
-WINDOW_HOP = 0.5               # window hop, as a fraction of the window
 COMB = 4                       # beat multiples in the ACF comb
 GROUP_EDGES_HZ = (200.0, 2000.0)   # onset band groups: low | mid | high
 SMOOTH_FRAMES = 1.5            # Gaussian smoothing of the onset envelope (std, frames)
@@ -98,95 +92,43 @@ def _interp(a: np.ndarray, pos: np.ndarray) -> np.ndarray:
     return np.where(ok, out, 0.0)
 
 
-def _decimate(o: np.ndarray, fps: float) -> tuple[np.ndarray, float]:
-    """Mean of consecutive frames down to about TEMPO_FPS (the envelope is already smoothed)."""
-    q = max(1, int(fps / TEMPO_FPS))
-    m = len(o) // q
-    if q == 1 or m < 4:
-        return o, fps
-    return o[: m * q].reshape(m, q).mean(axis=1), fps / q
-
-
-def _windows(o: np.ndarray, fps: float) -> np.ndarray:
-    """(windows, length) overlapping excerpts of o, each with its mean removed."""
-    n = len(o)
-    length = int(round(WINDOW_S * fps))
-    if n <= length:
-        w = o[None, :]
-    else:
-        hop = max(1, int(round(length * WINDOW_HOP)))
-        starts = np.unique(np.append(np.arange(0, n - length + 1, hop), n - length))
-        w = np.lib.stride_tricks.sliding_window_view(o, length)[starts]
-    return w - w.mean(axis=1, keepdims=True)
-
-
 def tempo_scores(o: np.ndarray, fps: float, bpm: np.ndarray) -> dict[str, np.ndarray]:
-    """Periodicity measures of the detrended onset envelope o on the BPM grid, averaged over
-    local windows of WINDOW_S (a local tempogram): a song whose tempo drifts keeps a sharp
-    peak per window, where one transform over the whole song smears it."""
-    w = _windows(o, fps)
-    n = w.shape[1]
+    """Periodicity measures of the detrended onset envelope o on the BPM grid."""
+    n = len(o)
     nfft = scipy.fft.next_fast_len(2 * n, real=True)
-    acf = scipy.fft.irfft(np.square(np.abs(scipy.fft.rfft(w, nfft, axis=1))), nfft, axis=1)[:, :n]
-    acf /= n - np.arange(n)                                            # unbiased: long lags count
-    energy = acf[:, 0]
-    keep = energy > 1e-12 * max(float(energy.max()), 1e-30)
-    if not np.any(keep):
-        zero = np.zeros(len(bpm))
-        return {"comb": zero, "dft": zero}
-    acf = (acf[keep] / energy[keep, None]).mean(axis=0)                # each window counts alike
+    spec = scipy.fft.rfft(o, nfft)
+    acf = scipy.fft.irfft(np.square(np.abs(spec)), nfft)[:n]
+    acf = acf / acf[0] if acf[0] > 0 else np.zeros(n)
     period = 60.0 * fps / bpm                                          # (grid,) frames
     k = np.arange(1, COMB + 1)[:, None]
-    valid = (k * period[None, :]) < 0.75 * n                           # enough overlap to trust
+    valid = (k * period[None, :]) < n - 1
     comb = (_interp(acf, k * period[None, :]) * valid).sum(axis=0) / np.maximum(valid.sum(axis=0), 1)
     nbig = scipy.fft.next_fast_len(max(8 * n, 4096), real=True)        # fine frequency grid
-    mag = np.abs(scipy.fft.rfft(w[keep] * np.hanning(n), nbig, axis=1))
-    mag /= np.maximum(mag.max(axis=1, keepdims=True), 1e-30)
-    dft = _interp(mag.mean(axis=0), bpm / 60.0 / fps * nbig)
-    return {"comb": comb, "dft": dft}
+    mag = np.abs(scipy.fft.rfft(o * np.hanning(n), nbig))
+    dft = _interp(mag, bpm / 60.0 / fps * nbig)
+    dft = dft / dft.max() if dft.max() > 0 else dft
+    return {"acf": acf, "comb": comb, "dft": dft}
 
 
 def estimate_tempo(o: np.ndarray, fps: float, min_bpm: float, max_bpm: float
                    ) -> tuple[float, float]:
-    """(bpm, confidence) from an onset envelope.
-
-    The scores cover a grid an octave beyond the bounds and only a local maximum can win:
-    a score still rising at a bound means the pulse lies outside, and the bound itself is
-    not an estimate (issue 12 saw long real songs at min_bpm). A winner outside the bounds is
-    moved by octaves to the nearest in-range tempo, which keeps the choice the same when
-    the music is played a little faster or slower."""
-    lo, hi = min_bpm / GRID_MARGIN, max_bpm * GRID_MARGIN
-    bpm = np.exp(np.arange(math.log(lo), math.log(hi) + 1e-9, math.log1p(GRID_STEP)))
+    """(bpm, confidence) from an onset envelope."""
+    bpm = np.exp(np.arange(math.log(min_bpm), math.log(max_bpm) + 1e-9, math.log1p(GRID_STEP)))
     prior = np.exp(-0.5 * (np.log2(bpm / PRIOR_CENTER_BPM) / PRIOR_OCTAVES) ** 2)
-    inside = (bpm >= min_bpm) & (bpm <= max_bpm)
-    fallback = float(np.clip(PRIOR_CENTER_BPM, min_bpm, max_bpm))
-    o, fps = _decimate(_detrend(np.asarray(o, np.float64), fps), fps)
+    o = _detrend(np.asarray(o, np.float64), fps)
     if len(o) < 4 or not np.any(o):
-        return fallback, 0.0
+        return float(bpm[np.argmax(prior)]), 0.0
     s = tempo_scores(o, fps, bpm)
     score = np.maximum(s["comb"], 0) * s["dft"] * prior
-    peak = np.zeros(len(bpm), bool)
-    peak[1:-1] = (score[1:-1] >= score[:-2]) & (score[1:-1] >= score[2:]) & (score[1:-1] > 0)
-    cand = np.flatnonzero(peak)
-    if not len(cand):
-        return fallback, 0.0
-    i = int(cand[np.argmax(score[cand])])
-    if not inside[i]:
-        # the strongest pulse lies outside the bounds: its nearest octave inside them, at the
-        # best score within 2 % of it
-        octs = bpm[i] * 2.0 ** np.arange(-3, 4)
-        octs = octs[(octs >= min_bpm) & (octs <= max_bpm)]
-        near = [np.flatnonzero(inside & (np.abs(np.log(bpm / t)) < 0.02)) for t in octs]
-        near = [j[np.argmax(score[j])] for j in near if len(j)]
-        if not near:
-            return fallback, 0.0
-        i = int(min(near, key=lambda j: abs(math.log(bpm[j] / bpm[i]))))
-        i = int(np.clip(i, 1, len(bpm) - 2))
-    a, b, c = score[i - 1], score[i], score[i + 1]                     # parabolic refinement
-    den = a - 2 * b + c
-    # at most half a step: after the octave move, b may sit on a slope rather than a peak
-    shift = float(np.clip(0.5 * (a - c) / den, -0.5, 0.5)) if den < 0 else 0.0
-    best = bpm[i] * (1 + GRID_STEP) ** shift
+    i = int(np.argmax(score))
+    if score[i] <= 0:
+        return float(bpm[np.argmax(prior)]), 0.0
+    best = bpm[i]
+    if 0 < i < len(bpm) - 1:                                           # parabolic refinement
+        a, b, c = score[i - 1], score[i], score[i + 1]
+        den = a - 2 * b + c
+        if den < 0:
+            best = bpm[i] * (1 + GRID_STEP) ** (0.5 * (a - c) / den)
     return float(np.clip(best, min_bpm, max_bpm)), float(np.clip(s["comb"][i], 0.0, 1.0))
 
 
