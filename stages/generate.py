@@ -31,7 +31,7 @@ def main() -> None:
         run.log_metrics({k: v for k, v in metrics.items() if k != "per_song"})
         run.log_artifact(io.metrics)
         for f in files:
-            run.log_artifact(f, "generated")
+            run.log_artifact(f, Path(io.out).name)
         shutil.copyfile(files[1], io.example)   # the README's picture
         run.log_artifact(io.example)
     for name, why in metrics["skipped"].items():

@@ -18,11 +18,11 @@ def main() -> None:
     io = paths("manifest", "model", "metrics", "plot")
     cfg = sections("rnn", "trainer")
     songs = read_manifest(io.manifest)
-    paths = {s: [r["path"] for r in songs if r["split"] == s] for s in ("train", "val")}
+    audio = {s: [r["path"] for r in songs if r["split"] == s] for s in ("train", "val")}
     ckpt = checkpoint_dir("train_rnn", *cfg.values(), [r["sha1"] for r in songs])
     history = EpochHistory()
     with tracking.stage_run("train_rnn", cfg) as run:
-        metrics, model = rnn.train_rnn(cfg["rnn"], cfg["trainer"], paths["train"], paths["val"],
+        metrics, model = rnn.train_rnn(cfg["rnn"], cfg["trainer"], audio["train"], audio["val"],
                                        ckpt_dir=ckpt, logger=run.lightning_logger(),
                                        callbacks=[history])
         if tracking.is_rank_zero():

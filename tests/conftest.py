@@ -59,7 +59,7 @@ def dvc_stages(root: Path) -> dict:
     params interpolated)."""
     from dvc.repo import Repo as DvcRepo
     with DvcRepo(str(root)) as dvc:
-        return {s.addressing: s for s in dvc.index.stages}
+        return {s.name: s for s in dvc.index.stages}
 
 
 TINY_PARAMS = {

@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from songcoder.config import SdaeConfig, TrainerConfig, load_section
-from tests.conftest import ROOT, copy_repo, dvc_stages
+from tests.conftest import ROOT, copy_repo, dvc_stages, run
 
 SRC = ROOT / "src"
 STAGES = ROOT / "stages"
@@ -256,4 +256,36 @@ def test_a_finetuning_key_reruns_finetune_and_what_follows_not_pretraining(pipel
     ran = {r.data.tags["stage"] for r in repo.mlflow_runs()
            if r.data.tags.get("songcoder.kind") == "stage"}
     assert ran == {"finetune", "evaluate"}
+    assert changed_stages(repo) == {}
+
+
+@pytest.mark.slow
+def test_five_layers_run_end_to_end(pipeline, tmp_path):
+    from songcoder.sdae import train as sdae
+
+    repo = copy_repo(pipeline, tmp_path / "repo")
+    sizes = [48, 32, 16, 8, 4]
+    repo.params(sdae={"layers": sizes, "pretrain_epochs": 1, "finetune_epochs": 1})
+    # until stages/layers.yaml follows params.yaml, the first SDAE stage says what to do
+    p = repo.dvc("repro", "pretrain@1", check=False)
+    assert p.returncode != 0
+    assert "sdae.layers has 5 sizes but the pipeline has 3 pretrain stages" in p.stderr
+    run(["python", "stages/layers.py"], repo.path)
+    assert sorted(n for n in dvc_stages(repo.path) if n.startswith("pretrain@")) == \
+        [f"pretrain@{k}" for k in range(1, 6)]
+    repo.dvc("repro", "evaluate")
+
+    for k, size in enumerate(sizes, start=1):
+        assert np.load(repo.path / f"data/codes/layer_{k}/test.npy").shape[1] == size
+    assert sdae.load(repo.path / "models/sdae.pt").sizes == [1482, *sizes]
+    rel = json.loads((repo.path / "metrics/evaluate.json").read_text())["rel_error"]
+    assert {f"greedy_{s}" for s in sizes} | {"finetuned_4", "pca_4"} <= set(rel)
+    assert all(np.isfinite(v) for v in rel.values())
+    ran = {r.data.tags["stage"] for r in repo.mlflow_runs()
+           if r.data.tags.get("songcoder.kind") == "stage"}
+    assert ran == {f"pretrain_{k}" for k in range(1, 6)} | {"finetune", "evaluate"}
+    curves = json.loads(repo.dvc("plots", "show", "--json").stdout)["data"]
+    (sdae_plot,) = [v for k, v in curves.items() if k.startswith("SDAE validation error")]
+    drawn = {row["filename"] for row in sdae_plot[0]["content"]["data"]["values"]}
+    assert drawn == {f"pretrain_{k}.csv" for k in range(1, 6)} | {"finetune.csv"}
     assert changed_stages(repo) == {}

@@ -57,11 +57,11 @@ def test_pretrain_1_killed_mid_epoch_resumes_exactly(prepared, reference, tmp_pa
     ref = reference.ensure("pretrain_1")
     repo = copy_of(prepared, tmp_path / "repo")
     before = lock_entry(repo, "pretrain_1")
-    killed = repo.dvc("repro", "pretrain_1", check=False, SONGCODER_FAULT="kill:pretrain_1:1:1")
+    killed = repo.dvc("repro", "pretrain@1", check=False, SONGCODER_FAULT="kill:pretrain_1:1:1")
     assert killed.returncode != 0 and "injects kill at epoch 1, batch 1" in killed.stderr
     assert_killed_cleanly(repo, "pretrain_1", before)
 
-    again = repo.dvc("repro", "pretrain_1")
+    again = repo.dvc("repro", "pretrain@1")
     assert resumed(again.stderr) == {"pretrain_1": 1}   # epoch 0 kept, epoch 1 redone
     assert_same_outputs(repo, ref, "pretrain_1")
     assert_resumed_run(repo, ref, "pretrain_1")
