@@ -247,11 +247,21 @@ def test_editing_a_module_shows_every_stage_that_imports_it(pipeline, tmp_path):
         assert importers and importers <= shown <= covering, (rel, sorted(shown), sorted(importers))
 
 
-def test_a_finetuning_key_reruns_finetune_and_what_follows_not_pretraining(pipeline, tmp_path):
-    repo = copy_repo(pipeline, tmp_path / "repo")
+def halve_finetune_lr(pipeline, dst: Path):
+    repo = copy_repo(pipeline, dst)
     lr = yaml.safe_load((repo.path / "params.yaml").read_text())["sdae"]["finetune_lr"]
     repo.params(sdae={"finetune_lr": lr / 2})
+    return repo
+
+
+def test_a_finetuning_key_shows_finetune_not_pretraining(pipeline, tmp_path):
+    repo = halve_finetune_lr(pipeline, tmp_path / "repo")
     assert changed_stages(repo) == {"finetune": {"params.yaml:sdae.finetune_lr"}}
+
+
+@pytest.mark.slow
+def test_a_finetuning_key_reruns_finetune_and_what_follows_not_pretraining(pipeline, tmp_path):
+    repo = halve_finetune_lr(pipeline, tmp_path / "repo")
     repo.dvc("repro", "evaluate")
     ran = {r.data.tags["stage"] for r in repo.mlflow_runs()
            if r.data.tags.get("songcoder.kind") == "stage"}

@@ -57,7 +57,8 @@ def music(folder: Path, n: int = 12) -> Path:
 def test_the_python_on_path_cannot_import_the_project(tmp_path):
     # what makes the tests below mean something: without the launcher's venv lookup, a stage
     # command would fail here exactly as in the issue
-    p = shell("python3 -c 'import songcoder' || python -c 'import songcoder'", tmp_path, False)
+    check = "-c 'import lightning, songcoder.training'"
+    p = shell(f"python3 {check} || python {check}", tmp_path, False)
     assert p.returncode != 0 and "No module named" in p.stderr
 
 
