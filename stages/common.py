@@ -55,6 +55,19 @@ def check_layer_count(sdae, stages: int) -> None:
                         f"stages/layers.yaml from params.yaml, then run the pipeline again")
 
 
+def load_rows(folder: str, features: str) -> tuple[dict, tuple]:
+    """The autoencoder's rows: train and val excerpts (several per song) and test songs, from
+    `folder` (the features, or a layer's codes, which keep that row order), and the song of
+    each train and val row (for sdae.excerpt_swap), from the index in `features`."""
+    import numpy as np
+
+    x = {s: np.load(f"{folder}/{s}_excerpts.npy" if s != "test" else f"{folder}/test.npy",
+                    mmap_mode="r") for s in ("train", "val", "test")}
+    songs = tuple(np.loadtxt(f"{features}/{s}_excerpts_index.csv", delimiter=",", skiprows=1,
+                             usecols=2, dtype=np.int64, ndmin=1) for s in ("train", "val"))
+    return x, songs
+
+
 def load_splits(folder: str, mmap: bool = True) -> dict:
     """{train, val, test} float32 matrices from `folder` (memory-mapped: a copy is made only
     where a stage moves them to the training device)."""

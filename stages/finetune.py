@@ -5,7 +5,7 @@ Writes the model (self-describing), metrics and per-epoch curves at the paths gi
 command line (dvc.yaml).
 """
 
-from common import check_layer_count, load_splits, paths, sections, stage_main
+from common import check_layer_count, load_rows, paths, sections, stage_main
 
 from songcoder import tracking
 from songcoder.atomic import save_json
@@ -18,12 +18,12 @@ def main() -> None:
     io = paths("features", "model", "metrics", "plot", many=("layers",))
     cfg = sections("sdae", "trainer")
     check_layer_count(cfg["sdae"], len(io.layers))
-    x = load_splits(io.features)
+    x, songs = load_rows(io.features, io.features)
     layers = [sdae.load(path) for path in io.layers]
     ckpt = checkpoint_dir("finetune", *cfg.values(), data_fingerprint(x["train"]))
     with tracking.stage_run("finetune", cfg) as run:
         metrics, model = sdae.finetune(cfg["sdae"], cfg["trainer"], layers, x["train"], x["val"],
-                                       ckpt_dir=ckpt, logger=run.lightning_logger())
+                                       ckpt_dir=ckpt, songs=songs, logger=run.lightning_logger())
         if tracking.is_rank_zero():
             history = metrics.pop("history")
             sdae.save(io.model, model, cfg["sdae"])
