@@ -15,6 +15,7 @@ import contextlib
 import os
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -30,6 +31,8 @@ PIPELINE_TAG = "songcoder.pipeline_id"
 # Fail fast on a dead server instead of MLflow's minutes of retries.
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+# Stage logs are read in files and CI: no download bars there.
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
 # ----------------------------------------------------------------------------- where
@@ -245,6 +248,8 @@ def stage_run(stage: str, configs: Mapping[str, Any]) -> Iterator[StageRun]:
     uri = tracking_uri()
     check_reachable(uri)
     mlflow.set_tracking_uri(uri)
+    import logging
+    logging.getLogger("mlflow").setLevel(logging.WARNING)   # no "Creating initial tables" chatter
     try:
         with _store_lock(uri):  # two stages creating a new SQLite store at once both fail
             client = MlflowClient(uri)
@@ -286,6 +291,40 @@ def store_error(uri: str, e: BaseException) -> str:
                 f"transaction, or log to a server with MLFLOW_TRACKING_URI")
     first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     return f"MLflow store {uri} cannot be used: {first}"
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def recent_pipelines(n: int) -> list[dict[str, Any]]:
+    """The last `n` pipeline runs, newest first: {start_ms, name, stages: {stage: metrics}}.
+
+    Only reads: a local store that does not exist is a TrackingError, not a new empty
+    `mlflow.db` (MLflow creates one on first open, e.g. in the wrong folder)."""
+    uri = tracking_uri()
+    if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///"):]).is_file():
+        raise TrackingError(f"no MLflow store here ({uri[len('sqlite:///'):]} does not exist): "
+                            f"run songcoder in the project folder after `make run`, or set "
+                            f"MLFLOW_TRACKING_URI")
+    check_reachable(uri)
+    from mlflow.tracking import MlflowClient
+    try:
+        client = MlflowClient(uri)
+        exp = client.get_experiment_by_name(EXPERIMENT)
+        if exp is None:
+            return []
+        ids = [exp.experiment_id]
+        out = []
+        for p in client.search_runs(ids, "tags.`songcoder.kind` = 'pipeline'",
+                                    order_by=["attributes.start_time DESC"], max_results=n):
+            children = client.search_runs(ids, f"tags.mlflow.parentRunId = '{p.info.run_id}'")
+            out.append({"start_ms": p.info.start_time, "name": p.info.run_name or "",
+                        "stages": {c.data.tags.get("stage"): c.data.metrics for c in children}})
+        return out
+    except Exception as e:
+        if _is_store_error(e):
+            raise TrackingError(store_error(uri, e)) from e
+        raise
 
 
 # ----------------------------------------------------------------------------- model registry
@@ -333,11 +372,12 @@ def register_encoder(run: StageRun, model_path: str | Path, norm_path: str | Pat
     import songcoder
     signature = ModelSignature(inputs=Schema([TensorSpec(np.dtype(np.float32), (-1, n_in))]),
                                outputs=Schema([TensorSpec(np.dtype(np.float32), (-1, n_out))]))
-    info = mlflow.pyfunc.log_model(
-        name="encoder", python_model=_encoder_model_class()(),
-        artifacts={"model": str(model_path), "norm": str(norm_path)}, signature=signature,
-        code_paths=[str(Path(songcoder.__file__).parent)],   # self-contained: no install needed
-        pip_requirements=_requirements(), registered_model_name=ENCODER_NAME)
+    with _hushed():
+        info = mlflow.pyfunc.log_model(
+            name="encoder", python_model=_encoder_model_class()(),
+            artifacts={"model": str(model_path), "norm": str(norm_path)}, signature=signature,
+            code_paths=[str(Path(songcoder.__file__).parent)],  # self-contained: no install needed
+            pip_requirements=_requirements(), registered_model_name=ENCODER_NAME)
     client = MlflowClient(run.uri)
     version = str(info.registered_model_version)
     client.set_model_version_tag(ENCODER_NAME, version, "test_rel_error", str(test_rel_error))
@@ -356,6 +396,31 @@ def register_encoder(run: StageRun, model_path: str | Path, norm_path: str | Pat
             _retry(client.set_registered_model_alias, ENCODER_NAME, "champion", version)
     return {"version": int(version), "champion": promoted,
             "previous_champion_rel_error": None if best == float("inf") else best}
+
+
+@contextlib.contextmanager
+def _hushed() -> Iterator[None]:
+    """MLflow's advice while logging a model (colour-coded type-hint and pickling warnings,
+    "Successfully registered model", download bars) kept out of the stage's output; shown
+    only if logging fails, where it may explain why."""
+    import io
+    import logging
+    import warnings
+    said = io.StringIO()
+    handler = logging.StreamHandler(said)
+    mlflow_log = logging.getLogger("mlflow")
+    saved = mlflow_log.handlers, mlflow_log.propagate
+    mlflow_log.handlers, mlflow_log.propagate = [handler], False
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stderr(said):
+            warnings.simplefilter("always")
+            warnings.showwarning = lambda msg, cat, *a, **k: said.write(f"{cat.__name__}: {msg}\n")
+            yield
+    except BaseException:
+        sys.stderr.write(said.getvalue())
+        raise
+    finally:
+        mlflow_log.handlers, mlflow_log.propagate = saved
 
 
 def _retry(fn: Any, *args: Any, attempts: int = 5) -> Any:

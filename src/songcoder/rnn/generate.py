@@ -47,6 +47,7 @@ import numpy as np
 import torch
 
 from songcoder.atomic import atomic_path
+from songcoder.audio.collection import file_names
 from songcoder.audio.io import AudioError, load_mono, write
 from songcoder.config import GenerateConfig
 from songcoder.rnn import mulaw
@@ -269,10 +270,11 @@ def generate_all(model: AudioRNN, cfg: GenerateConfig, seed_paths: Sequence[str]
     files: list[str] = []
     held_out: list[np.ndarray] = []
     gen_seconds = gen_wall = 0.0
+    names = dict(zip(seed_paths, file_names(list(seed_paths))))  # two track11.ogg stay two
     for path in seed_paths:
         if len(per_song) == cfg.count:
             break
-        name = Path(path).stem
+        name = names[path]
         try:
             audio = load_mono(path, sr)
         except AudioError as e:
