@@ -22,6 +22,7 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-* && touch $@
 
 run: setup                 ## set up, run the whole pipeline on the default data, print its headlines
+	$(BIN)/python stages/layers.py   # one pretrain stage per sdae.layers entry
 	PATH="$(BIN):$$PATH" $(BIN)/dvc repro
 	@$(BIN)/songcoder summary
 

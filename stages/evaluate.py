@@ -1,13 +1,14 @@
 """Stage `evaluate`: the fine-tuned net vs the greedy stack, PCA and the mean, on the test split
 (retrieval also on the validation split, where settings are chosen).
 
-Writes metrics/evaluate.json, plots/evaluate/{depth,groups}.csv and PNG figures.
+Writes metrics, the depth and group plot tables, PNG figures (in the figures folder) and the
+registry entry, at the paths given on the command line (dvc.yaml).
 """
 
 import csv
 
 import numpy as np
-from common import load_splits, sections, stage_main
+from common import load_splits, paths, sections, stage_main
 
 from songcoder import tracking
 from songcoder.atomic import save_json, save_text
@@ -20,9 +21,9 @@ from songcoder.sdae.stack import DeepAutoencoder
 LABELS = ("style", "pattern")   # synth labels, used when the manifest has them
 
 
-def split_labels(split: str) -> dict[str, np.ndarray]:
-    by_id = {r["id"]: r for r in read_manifest("data/manifest.csv")}
-    with open(f"data/features/{split}_index.csv", newline="") as f:
+def split_labels(manifest: str, features: str, split: str) -> dict[str, np.ndarray]:
+    by_id = {r["id"]: r for r in read_manifest(manifest)}
+    with open(f"{features}/{split}_index.csv", newline="") as f:
         ids = [r["id"] for r in csv.DictReader(f)]
     return {name: np.array([by_id[i][name] for i in ids]) for name in LABELS
             if ids and all(by_id[i].get(name) for i in ids)}
@@ -30,30 +31,34 @@ def split_labels(split: str) -> dict[str, np.ndarray]:
 
 @stage_main("evaluate")
 def main() -> None:
+    io = paths("manifest", "features", "model", "metrics", "depth", "groups", "figures",
+               "registry", many=("layers",))
     cfg = sections("evaluate")
-    x = load_splits("data/features")
-    halves = np.load("data/features/test_halves.npy")
-    greedy = DeepAutoencoder.from_layers([sdae.load(f"models/layer_{k}.pt") for k in (1, 2, 3)])
+    x = load_splits(io.features)
+    halves = np.load(f"{io.features}/test_halves.npy")
+    greedy = DeepAutoencoder.from_layers([sdae.load(path) for path in io.layers])
+    finetuned = sdae.load(io.model)
     with tracking.stage_run("evaluate", cfg) as run:
         metrics = evaluate_all(cfg["evaluate"], x["train"], x["test"],
-                               finetuned=sdae.load("models/sdae.pt"), greedy=greedy,
-                               halves=(halves[0], halves[1]), labels=split_labels("test"),
-                               x_val=x["val"], val_labels=split_labels("val"))
-        save_json("metrics/evaluate.json", metrics)
-        save_text("plots/evaluate/depth.csv",
-                  to_csv(plots.depth_rows(metrics), ["model", "size", "rel_error"]))
-        save_text("plots/evaluate/groups.csv",
-                  to_csv(plots.group_rows(metrics), ["model", "group", "rel_error"]))
-        figures = plots.save_figures(metrics, "plots/evaluate")
+                               finetuned=finetuned, greedy=greedy,
+                               halves=(halves[0], halves[1]),
+                               labels=split_labels(io.manifest, io.features, "test"),
+                               x_val=x["val"],
+                               val_labels=split_labels(io.manifest, io.features, "val"))
+        save_json(io.metrics, metrics)
+        save_text(io.depth, to_csv(plots.depth_rows(metrics), ["model", "size", "rel_error"]))
+        save_text(io.groups, to_csv(plots.group_rows(metrics), ["model", "group", "rel_error"]))
+        figures = plots.save_figures(metrics, io.figures)
         run.log_metrics(metrics)
-        registry = tracking.register_encoder(run, "models/sdae.pt", "data/features/norm.npz",
-                                             metrics["rel_error"]["finetuned_21"])
+        code = finetuned.sizes[-1]
+        registry = tracking.register_encoder(run, io.model, f"{io.features}/norm.npz",
+                                             metrics["rel_error"][f"finetuned_{code}"],
+                                             n_in=finetuned.sizes[0], n_out=code)
         # The registry entry is this stage's own (DVC-cached) output, so a fresh clone, whose
         # git-tracked metrics and plots already match, still runs evaluate and registers.
-        save_json("models/registry.json", {"model": tracking.ENCODER_NAME, **registry,
-                                           "tracking_uri": run.uri})
-        for path in ["metrics/evaluate.json", "plots/evaluate/depth.csv",
-                     "plots/evaluate/groups.csv", *figures]:
+        save_json(io.registry, {"model": tracking.ENCODER_NAME, **registry,
+                                "tracking_uri": run.uri})
+        for path in [io.metrics, io.depth, io.groups, *figures]:
             run.log_artifact(path)
     rel = metrics["rel_error"]
     print("evaluate: relative error " + ", ".join(f"{k} {v:.3f}" for k, v in rel.items())

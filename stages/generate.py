@@ -1,13 +1,14 @@
 """Stage `generate`: continue held-out (test) songs from a 1 s seed with the trained RNN.
 
-Writes generated/<song>.{wav,png} (seed + continuation; spectrogram with the seed boundary)
-and metrics/generate.json (collapse time, log-spectral distance, baselines, speed, NLL).
+Writes <out>/<song>.{wav,png} (seed + continuation; spectrogram with the seed boundary), one
+example picture and the metrics (collapse time, log-spectral distance, baselines, speed, NLL),
+at the paths given on the command line (dvc.yaml).
 """
 
 import shutil
 from pathlib import Path
 
-from common import sections, stage_main
+from common import paths, sections, stage_main
 
 from songcoder import tracking
 from songcoder.atomic import save_json
@@ -18,20 +19,21 @@ from songcoder.rnn.generate import generate_all
 
 @stage_main("generate")
 def main() -> None:
+    io = paths("manifest", "model", "out", "example", "metrics")
     cfg = sections("generate")
-    test = [r["path"] for r in read_manifest("data/manifest.csv") if r["split"] == "test"]
-    model = rnn.load("models/rnn.pt")
-    shutil.rmtree("generated", ignore_errors=True)   # only this run's files
-    Path("plots/generate").mkdir(parents=True, exist_ok=True)
+    test = [r["path"] for r in read_manifest(io.manifest) if r["split"] == "test"]
+    model = rnn.load(io.model)
+    shutil.rmtree(io.out, ignore_errors=True)   # only this run's files
+    Path(io.example).parent.mkdir(parents=True, exist_ok=True)
     with tracking.stage_run("generate", cfg) as run:
-        metrics, files = generate_all(model, cfg["generate"], test, "generated")
-        save_json("metrics/generate.json", metrics)
+        metrics, files = generate_all(model, cfg["generate"], test, io.out)
+        save_json(io.metrics, metrics)
         run.log_metrics({k: v for k, v in metrics.items() if k != "per_song"})
-        run.log_artifact("metrics/generate.json")
+        run.log_artifact(io.metrics)
         for f in files:
-            run.log_artifact(f, "generated")
-        shutil.copyfile(files[1], "plots/generate/example.png")   # the README's picture
-        run.log_artifact("plots/generate/example.png")
+            run.log_artifact(f, Path(io.out).name)
+        shutil.copyfile(files[1], io.example)   # the README's picture
+        run.log_artifact(io.example)
     for name, why in metrics["skipped"].items():
         print(f"generate: skipped {name}: {why}")
     base = metrics["baselines"]["repeat_last_frame"]

@@ -54,6 +54,14 @@ def run(cmd: list[str], cwd: Path, check: bool = True, timeout: int = 600,
     return p
 
 
+def dvc_stages(root: Path) -> dict:
+    """{name: stage} of a repository's dvc.yaml as DVC resolves it (foreach expanded, vars and
+    params interpolated)."""
+    from dvc.repo import Repo as DvcRepo
+    with DvcRepo(str(root)) as dvc:
+        return {s.name: s for s in dvc.index.stages}
+
+
 TINY_PARAMS = {
     "data": {"songs": 12, "seconds": 8.0, "sample_rate": 16000, "min_seconds": 2.0,
              "workers": 1},

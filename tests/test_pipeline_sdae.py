@@ -1,4 +1,4 @@
-"""A real `dvc repro` of pretrain_1..3, finetune and evaluate on a tiny corpus."""
+"""A real `dvc repro` of pretrain@1..3, finetune and evaluate on a tiny corpus."""
 
 import json
 
@@ -13,7 +13,7 @@ def test_sdae_stages_through_dvc(pipeline):
     n = {s: len(np.load(p / f"data/features/{s}.npy")) for s in ("train_excerpts", "val_excerpts",
                                                                  "test")}
     for k, size in zip((1, 2, 3), (352, 84, 21)):
-        assert (p / f"models/layer_{k}.pt").exists()
+        assert (p / f"models/layers/layer_{k}.pt").exists()
         for split, rows in n.items():
             codes = np.load(p / f"data/codes/layer_{k}/{split}.npy")
             assert codes.shape == (rows, size) and np.isfinite(codes).all()

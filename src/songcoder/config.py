@@ -96,7 +96,7 @@ class TrainerConfig:
 
 @dataclass(frozen=True)
 class SdaeConfig:
-    """`pretrain_1..3`, `finetune`: the stacked denoising autoencoder."""
+    """`pretrain@K` (one per entry of `layers`), `finetune`: the stacked denoising autoencoder."""
 
     layers: list[int] = _f([352, 84, 21], lo=1)
     noise: float = _f(0.20, lo=0.0, hi=1.0, hi_open=True)   # masking fraction per input
@@ -128,9 +128,8 @@ class SdaeConfig:
     seed: int = _f(0, lo=0)
 
     def check(self) -> None:
-        if len(self.layers) != 3:  # the pipeline has three pretrain stages
-            raise ConfigError(f"sdae.layers: expected three layer sizes (one per pretrain "
-                              f"stage), got {self.layers}")
+        if not self.layers:
+            raise ConfigError("sdae.layers: expected at least one layer size, got []")
         if self.regularizer == "sparse" and self.activation not in ("sigmoid", "trelu"):
             raise ConfigError(f"sdae.activation: the sparse regularizer needs activations in "
                               f"(0, 1) (sigmoid or trelu), got {self.activation!r}")
