@@ -8,6 +8,7 @@ gap (beat and pitch above noise coloured like the window). Writes
 benchmarks/results/judge_calibration.json.
 
     python benchmarks/judge_calibration.py [synth songs] [real tracks]
+    python benchmarks/judge_calibration.py --rescore    # the same windows, today's margins
 """
 
 from __future__ import annotations
@@ -61,6 +62,9 @@ def pairs(n_synth: int, n_real: int, root: Path):
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--rescore"]:          # new margins, the windows already measured
+        write(json.loads(OUT.read_text())["pairs"])
+        return
     n_synth = int(sys.argv[1]) if len(sys.argv) > 1 else 12
     n_real = int(sys.argv[2]) if len(sys.argv) > 2 else 10
     root = Path(os.environ.get("REALMUSIC", "/work/realmusic/tracks"))
@@ -74,6 +78,15 @@ def main() -> None:
                          "window_gaps": [[round(b, 3), round(p, 3)] for b, p in texture_gaps(seed, y)]}
         rows.append(row)
         print(json.dumps(row), flush=True)
+    write(rows)
+
+
+def fires(gaps) -> bool:
+    """Would the texture rule fire on any of these windows at the current margins?"""
+    return any(b <= C.TEXTURE_BEAT_MARGIN and p <= C.TEXTURE_TONAL_MARGIN for b, p in gaps)
+
+
+def write(rows: list[dict]) -> None:
     summary = {}
     for corpus in ("synth", "real"):
         rs = [r for r in rows if r["corpus"] == corpus]
@@ -83,6 +96,8 @@ def main() -> None:
                 "real_continuations_collapsed": sum(r["real"]["reason"] != "none" for r in rs),
                 "noise_collapsed": sum(r["noise"]["reason"] != "none" for r in rs),
                 "real_reasons": sorted({r["real"]["reason"] for r in rs}),
+                "texture_fires_on_real": sum(fires(r["real"]["window_gaps"]) for r in rs),
+                "texture_fires_on_noise": sum(fires(r["noise"]["window_gaps"]) for r in rs),
                 "noise_reasons": sorted({r["noise"]["reason"] for r in rs})}
     OUT.write_text(json.dumps({"margins": {"beat": C.TEXTURE_BEAT_MARGIN,
                                            "pitch": C.TEXTURE_TONAL_MARGIN},

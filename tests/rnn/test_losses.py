@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from songcoder.rnn.losses import MulawNLL, SpectralLoss, TimeMSE, make_loss
+from songcoder.rnn.losses import MulawNLL, SpectralLoss, TimeMSE
 from songcoder.rnn.model import AudioRNN
 
 
@@ -22,7 +22,7 @@ def test_each_loss_decreases_on_a_tiny_overfit_problem(loss):
     x = _tiny_problem()
     model = AudioRNN(frame=32, hidden=32, layers=1, representation=loss,
                      embed=8)
-    fn = make_loss(loss)
+    fn = model.rep.loss
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     losses = []
     for _ in range(80):
