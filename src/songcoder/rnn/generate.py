@@ -1,5 +1,4 @@
-"""Continue held-out songs from a seed (the judging is `songcoder.evaluate.generation`).
-"""
+"""Continue held-out songs from a seed; the judging is `songcoder.evaluate.generation`."""
 
 from __future__ import annotations
 
@@ -15,12 +14,11 @@ import torch
 from songcoder.atomic import atomic_path
 from songcoder.audio.io import AudioError, load_mono, write
 from songcoder.config import GenerateConfig
+from songcoder.evaluate.generation import SongEncoder, judge_all, song_vector_kwargs, summarise
+from songcoder.evaluate.structure import FLOOR_DB, power_spectrogram
 from songcoder.rnn import mulaw
 from songcoder.rnn.model import AudioRNN
 from songcoder.rnn.representations import Mulaw
-from songcoder.evaluate.generation import SongEncoder, judge_all, song_vector_kwargs, summarise
-from songcoder.evaluate.structure import FLOOR_DB, power_spectrogram
-
 
 
 def continue_audio(model: AudioRNN, seed: np.ndarray, seconds: float, temperature: float,
