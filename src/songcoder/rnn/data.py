@@ -20,7 +20,7 @@ same on every run and after a resume.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -60,9 +60,11 @@ class SongStore(Sequence):
         i %= len(self)
         return self.audio[self.bounds[i]:self.bounds[i + 1]]
 
-    def sample(self, n: int) -> list[np.ndarray]:
-        """Up to n songs spread evenly over the store (data statistics need not read all)."""
-        return [self[int(i)] for i in np.unique(np.linspace(0, len(self) - 1, min(n, len(self))).astype(int))]
+    def sample(self, n: int) -> Iterator[np.ndarray]:
+        """Up to n songs spread evenly over the store, one writable copy at a time (data
+        statistics need not read them all, nor hold them at once)."""
+        for i in np.unique(np.linspace(0, len(self) - 1, min(n, len(self))).astype(int)):
+            yield np.array(self[int(i)])
 
 
 def shift_offsets(batch_size: int, frame: int) -> np.ndarray:

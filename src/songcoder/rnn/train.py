@@ -43,7 +43,7 @@ def train_rnn(cfg: RnnConfig, trainer_cfg: TrainerConfig, train_paths: Sequence[
     tmp = tempfile.TemporaryDirectory(prefix="songcoder-rnn-")   # the decoded audio, this run
     train_songs = SongStore(train_paths, cfg.sample_rate, Path(tmp.name) / "train.f32")
     val_songs = (SongStore(val_paths, cfg.sample_rate, Path(tmp.name) / "val.f32")
-                 if val_paths else train_songs.sample(1))
+                 if val_paths else list(train_songs.sample(1)))
     load_s = time.perf_counter() - t0
     dm = RnnDataModule(train_songs, val_songs, frame=cfg.frame, tbptt=tbptt_frames(cfg),
                        chunks=cfg.tbptt_chunks, batch_size=cfg.batch_size,
