@@ -246,7 +246,7 @@ def cmd_playlist(args) -> int:
 
 def cmd_generate(args) -> int:
     from songcoder.audio.io import AudioError, load_mono, write
-    from songcoder.rnn.generate import continue_audio, min_seed_samples, save_spectrogram
+    from songcoder.rnn.generate import continue_audio, save_spectrogram
     from songcoder.rnn.train import load
 
     model = _load_model(args.model, load, "train_rnn")
@@ -261,8 +261,8 @@ def cmd_generate(args) -> int:
         raise UserError(f"--out {args.out} is a folder: give a file name such as song.wav")
     if out_path.suffix.lstrip(".").upper() not in ("WAV", "FLAC", "OGG"):
         raise UserError(f"--out {args.out}: use a .wav, .flac or .ogg name")
-    if len(seed) < min_seed_samples(model):
-        print(f"songcoder generate: {args.seed}: seed shorter than {min_seed_samples(model)} "
+    if len(seed) < model.min_seed_samples():
+        print(f"songcoder generate: {args.seed}: seed shorter than {model.min_seed_samples()} "
               f"samples at {model.sample_rate} Hz", file=sys.stderr)
         return 1
     out = continue_audio(model, seed, args.seconds, args.temperature,

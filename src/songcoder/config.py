@@ -185,7 +185,7 @@ class RnnConfig:
 class GenerateConfig:
     """`generate`: continue held-out songs from a seed."""
 
-    count: int = _f(3, lo=1)
+    count: int = _f(10, lo=1)
     seed_seconds: float = _f(1.0, lo=0.0, lo_open=True)
     seconds: float = _f(10.0, lo=0.0, lo_open=True)
     temperature: float = _f(0.6, lo=0.0)          # sampling temperature; 0 = most likely (argmax)
