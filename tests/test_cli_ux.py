@@ -107,7 +107,8 @@ def test_generated_files_of_two_same_named_songs_do_not_overwrite(tmp_path):
         p.parent.mkdir()
         sf.write(p, render_song(i, 0, 2.0, 8000)[0].mean(axis=1), 8000)
         paths.append(str(p))
-    model = AudioRNN(frame=64, hidden=8, layers=1, output="mulaw", embed=4, sample_rate=8000)
+    model = AudioRNN(frame=64, hidden=8, layers=1, representation="mulaw", embed=4,
+                     sample_rate=8000)
     cfg = GenerateConfig(count=2, seed_seconds=0.5, seconds=0.5, temperature=1.0)
     metrics, files = generate_all(model.eval(), cfg, paths, tmp_path / "generated")
     assert sorted(metrics["per_song"]) == ["a__track11", "b__track11"]
