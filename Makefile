@@ -7,7 +7,7 @@ export VENV
 BIN    := $(abspath $(VENV))/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: setup run test test-slow bench ui ci-rerun clean
+.PHONY: setup run real test test-slow bench ui ci-rerun clean
 
 ifeq ($(origin VENV),file)
 setup: $(STAMP)
@@ -23,6 +23,15 @@ $(STAMP): pyproject.toml
 
 run: setup                 ## set up, then run the whole pipeline on the default data
 	PATH="$(BIN):$$PATH" $(BIN)/dvc repro
+
+# Real music: free game music from Debian packages (apt-get download + dpkg -x, no root) into
+# real/music, then the whole pipeline on it as a DVC experiment in the workspace, so that
+# `songcoder embed/similar` use codes learned from real music. `git checkout params.yaml &&
+# make run` goes back to the built-in corpus.
+REAL ?= real/music
+real: setup                ## fetch ~12 h of free game music, run the pipeline on it
+	$(BIN)/python -m songcoder.audio.gamemusic $(REAL)
+	PATH="$(BIN):$$PATH" $(BIN)/dvc exp run -S data.source=folder -S data.folder=$(REAL)
 
 test: setup                ## the fast test suite (what CI runs)
 	PATH="$(BIN):$$PATH" $(BIN)/python -m pytest

@@ -29,6 +29,19 @@ def stage_main(stage: str) -> Callable[[Callable[[], None]], Callable[[], None]]
     return wrap
 
 
+def load_rows(folder: str) -> tuple[dict, tuple]:
+    """The autoencoder's rows: train and val excerpts (several per song) and test songs, from
+    `folder` (data/features, or a layer's codes, which keep that row order), and the song of
+    each train and val row (for sdae.excerpt_swap)."""
+    import numpy as np
+
+    x = {s: np.load(f"{folder}/{s}_excerpts.npy" if s != "test" else f"{folder}/test.npy",
+                    mmap_mode="r") for s in ("train", "val", "test")}
+    songs = tuple(np.loadtxt(f"data/features/{s}_excerpts_index.csv", delimiter=",", skiprows=1,
+                             usecols=2, dtype=np.int64, ndmin=1) for s in ("train", "val"))
+    return x, songs
+
+
 def load_splits(folder: str, mmap: bool = True) -> dict:
     """{train, val, test} float32 matrices from `folder` (memory-mapped: a copy is made only
     where a stage moves them to the training device)."""

@@ -3,7 +3,7 @@
 Writes models/sdae.pt (self-describing), metrics/finetune.json, plots/finetune.csv.
 """
 
-from common import load_splits, sections, stage_main
+from common import load_rows, sections, stage_main
 
 from songcoder import tracking
 from songcoder.atomic import save_json
@@ -14,12 +14,12 @@ from songcoder.training import checkpoint_dir, data_fingerprint, drop_checkpoint
 @stage_main("finetune")
 def main() -> None:
     cfg = sections("sdae", "trainer")
-    x = load_splits("data/features")
+    x, songs = load_rows("data/features")
     layers = [sdae.load(f"models/layer_{k}.pt") for k in (1, 2, 3)]
     ckpt = checkpoint_dir("finetune", *cfg.values(), data_fingerprint(x["train"]))
     with tracking.stage_run("finetune", cfg) as run:
         metrics, model = sdae.finetune(cfg["sdae"], cfg["trainer"], layers, x["train"], x["val"],
-                                       ckpt_dir=ckpt, logger=run.lightning_logger())
+                                       ckpt_dir=ckpt, songs=songs, logger=run.lightning_logger())
         if tracking.is_rank_zero():
             history = metrics.pop("history")
             sdae.save("models/sdae.pt", model, cfg["sdae"])

@@ -1,13 +1,14 @@
 """Stages `pretrain_1..3`: train denoising layer k on the codes of layer k-1 (features for k=1).
 
 Usage: python stages/pretrain.py K
-Writes models/layer_K.pt, data/codes/layer_K/{train,val,test}.npy, metrics/pretrain_K.json,
+Writes models/layer_K.pt, data/codes/layer_K/{train_excerpts,val_excerpts,test}.npy,
+metrics/pretrain_K.json,
 plots/pretrain_K.csv (per-epoch curves).
 """
 
 import sys
 
-from common import load_splits, sections, stage_main
+from common import load_rows, sections, stage_main
 
 from songcoder import tracking
 from songcoder.atomic import save_json, save_npy
@@ -22,17 +23,18 @@ def main() -> None:
     @stage_main(stage)
     def run_stage() -> None:
         cfg = sections("sdae", "trainer")
-        x = load_splits("data/features" if k == 1 else f"data/codes/layer_{k - 1}")
+        x, songs = load_rows("data/features" if k == 1 else f"data/codes/layer_{k - 1}")
         ckpt = checkpoint_dir(stage, *cfg.values(), data_fingerprint(x["train"]))
         with tracking.stage_run(stage, cfg) as run:
             metrics, layer = sdae.pretrain_layer(cfg["sdae"], cfg["trainer"], k, x["train"],
-                                                 x["val"], ckpt_dir=ckpt,
+                                                 x["val"], ckpt_dir=ckpt, songs=songs,
                                                  logger=run.lightning_logger())
             if tracking.is_rank_zero():
                 history = metrics.pop("history")
                 sdae.save(f"models/layer_{k}.pt", layer, cfg["sdae"])
-                for split, xs in x.items():
-                    save_npy(f"data/codes/layer_{k}/{split}.npy", sdae.encode(layer, xs))
+                for split, xs in x.items():   # train/val: excerpt rows, as the layer above reads them
+                    name = f"{split}_excerpts" if split != "test" else split
+                    save_npy(f"data/codes/layer_{k}/{name}.npy", sdae.encode(layer, xs))
                 sdae.write_history_csv(f"plots/{stage}.csv", history)
                 save_json(f"metrics/{stage}.json", metrics)
                 run.log_metrics({"epochs": metrics["epochs"]})  # curves came via Lightning

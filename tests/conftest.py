@@ -57,7 +57,7 @@ def run(cmd: list[str], cwd: Path, check: bool = True, timeout: int = 600,
 TINY_PARAMS = {
     "data": {"songs": 12, "seconds": 8.0, "sample_rate": 16000, "min_seconds": 2.0,
              "workers": 1},
-    "prepare": {"workers": 1},
+    "prepare": {"workers": 1, "excerpt_seconds": 3.0, "excerpts": 3},   # 3 excerpts per 8 s song
     "sdae": {"pretrain_epochs": 2, "finetune_epochs": 2, "batch_size": 8},
     "rnn": {"hidden": 32, "epochs": 2, "steps_per_epoch": 3, "val_steps": 1, "batch_size": 4,
             "tbptt_seconds": 0.25, "tbptt_chunks": 2},

@@ -11,7 +11,9 @@ from songcoder import tracking
 def test_sdae_stages_through_dvc(pipeline):
     repo = pipeline
     p = repo.path
-    n = {s: len(np.load(p / f"data/features/{s}.npy")) for s in ("train", "val", "test")}
+    # the autoencoder's rows: train/val excerpts, test songs
+    n = {s: len(np.load(p / f"data/features/{s}.npy")) for s in ("train_excerpts", "val_excerpts",
+                                                                 "test")}
     for k, size in zip((1, 2, 3), (352, 84, 21)):
         assert (p / f"models/layer_{k}.pt").exists()
         for split, rows in n.items():

@@ -70,6 +70,10 @@ class PrepareConfig:
     min_bpm: float = _f(60.0, lo=20.0, hi=400.0)
     max_bpm: float = _f(200.0, lo=20.0, hi=400.0)
     analysis_rate: int = _f(11025, lo=4000, hi=48000)  # audio is decimated to about this rate
+    features: Literal["seed", "extended"] = "seed"    # extended: + timbre, contrast, chroma groups
+    excerpt_seconds: float = _f(30.0, lo=2.0)     # train/val songs also give excerpts this long
+    excerpts: int = _f(8, lo=1)                   # at most this many excerpt rows per song
+    tempo_check_seconds: float = _f(30.0, lo=0.0)  # test songs: tempo under speed changes of this much audio; 0 = off
 
     def check(self) -> None:
         if self.min_bpm * 2 > self.max_bpm:
@@ -118,6 +122,9 @@ class SdaeConfig:
     # many times the rhythm dims (weights rescaled to mean 1); 1 = plain MSE
     loudness_weight: float = _f(1.0, lo=0.0, lo_open=True)
     pretrain_loudness_weight: float = _f(1.0, lo=0.0, lo_open=True)
+    # probability that a training row's input is another excerpt of the same song (the target
+    # stays the row itself): the code keeps what is stable in a song; 0 = plain masked self
+    excerpt_swap: float = _f(0.0, lo=0.0, hi=1.0)
     seed: int = _f(0, lo=0)
 
     def check(self) -> None:

@@ -1,18 +1,23 @@
-"""Prepare: manifest -> normalised 1482-d song vectors per split.
+"""Prepare: manifest -> normalised song vectors per split.
 
-Songs are featurised in parallel worker processes, one song in memory per worker. Test songs
-are also featurised as two halves (for same-song retrieval in `evaluate`) from the same
-decoded audio. Normalisation statistics come from the train split only.
+Songs are featurised in parallel worker processes, one song in memory per worker. Every song
+gives one whole-song row (`{split}.npy`). Train and validation songs also give excerpt rows
+(`{split}_excerpts.npy`, up to `prepare.excerpts` windows of `excerpt_seconds`, spread over the
+song): a real collection has hundreds of songs, and excerpts give the autoencoder thousands of
+rows, and several views of each song. Splits stay by song. Validation and test songs are also
+featurised as two whole halves (same-song retrieval in `evaluate`), from the same decoded
+audio. Normalisation statistics come from the train split's whole-song rows only.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.signal import resample_poly
 
 from songcoder.atomic import atomic_path, save_npy, save_text
 from songcoder.audio.collection import SPLITS, to_csv
@@ -20,38 +25,75 @@ from songcoder.audio.io import AudioError, load
 from songcoder.config import PrepareConfig
 from songcoder.errors import NoUsableDataError
 from songcoder.features.extract import song_features
-from songcoder.features.layout import DIM, GROUPS
+from songcoder.features.layout import feature_set_dim, groups
 from songcoder.features.tempo import tempo_accuracy
 from songcoder.parallel import imap
 
 STD_FLOOR = 0.01   # of the feature group's median std
+EXCERPT_SPLITS = ("train", "val")
+HALVES_SPLITS = ("val", "test")
+# Ground truth that needs no annotator: played faster or slower by these factors (resampled,
+# so pitch moves too), a song's tempo must move by exactly that factor. (up, down) resampling.
+SPEEDS = {0.8: (5, 4), 0.9: (10, 9), 1.12: (25, 28), 1.25: (4, 5)}
 
 
 @dataclass
 class Featurised:
     id: str
-    vector: np.ndarray | None = None       # (1482,)
-    halves: np.ndarray | None = None       # (2, 1482) for test songs
+    vector: np.ndarray | None = None       # (D,)
+    halves: np.ndarray | None = None       # (2, D) for val and test songs
+    excerpts: np.ndarray | None = None     # (k, D) for train and val songs
+    excerpt_starts: list[float] = field(default_factory=list)   # seconds
     tempo_bpm: float = float("nan")
     bar_phase_s: float = float("nan")
     seconds: float = 0.0
+    speed_ratios: dict[float, float] = field(default_factory=dict)   # speed -> est ratio
     error: str = ""
 
 
+def excerpt_starts(frames: int, sr: int, excerpt_seconds: float, count: int) -> list[int]:
+    """Start frames of up to `count` excerpts spread evenly over the song (overlapping when
+    the song is short); [] when the song is under 1.5 excerpts long (its row is the song)."""
+    n = int(round(excerpt_seconds * sr))
+    if frames < 1.5 * n or count < 2:
+        return []
+    k = min(count, max(2, int(round(frames / n))))
+    return [int(round(v)) for v in np.linspace(0, frames - n, k)]
+
+
+def speed_ratios(x: np.ndarray, sr: int, seconds: float, kw: dict) -> dict[float, float]:
+    """est(played at speed s) / est(original) for each of SPEEDS, on `seconds` from the middle."""
+    n = min(len(x), int(round(seconds * sr)))
+    clip = x[(len(x) - n) // 2:(len(x) - n) // 2 + n]
+    base = song_features(clip, sr, **kw).tempo_bpm
+    return {s: song_features(resample_poly(clip, up, down, axis=0).astype(np.float32), sr,
+                             **kw).tempo_bpm / base for s, (up, down) in SPEEDS.items()}
+
+
 def featurise(args: tuple[dict[str, str], PrepareConfig]) -> Featurised:
-    """Worker: decode one song and compute its vector (and halves for test songs)."""
+    """Worker: decode one song; its vector, excerpts (train, val) and halves (val, test)."""
     row, cfg = args
-    kw = dict(min_bpm=cfg.min_bpm, max_bpm=cfg.max_bpm, analysis_rate=cfg.analysis_rate)
+    kw = dict(min_bpm=cfg.min_bpm, max_bpm=cfg.max_bpm, analysis_rate=cfg.analysis_rate,
+              feature_set=cfg.features)
     try:
         x, sr = load(row["path"])
         f = song_features(x, sr, **kw)
         out = Featurised(row["id"], f.vector, tempo_bpm=f.tempo_bpm, bar_phase_s=f.bar_phase_s,
                          seconds=len(x) / sr)
-        if row["split"] == "test":
+        if row["split"] in HALVES_SPLITS:
             mid = len(x) // 2
             out.halves = np.stack([song_features(x[:mid], sr, **kw).vector,
                                    song_features(x[mid:], sr, **kw).vector])
-        if not np.isfinite(out.vector).all():
+        if row["split"] == "test" and cfg.tempo_check_seconds > 0:
+            out.speed_ratios = speed_ratios(x, sr, cfg.tempo_check_seconds, kw)
+        if row["split"] in EXCERPT_SPLITS:
+            starts = excerpt_starts(len(x), sr, cfg.excerpt_seconds, cfg.excerpts)
+            n = int(round(cfg.excerpt_seconds * sr))
+            out.excerpts = (np.stack([song_features(x[a:a + n], sr, **kw).vector for a in starts])
+                            if starts else f.vector[None])
+            out.excerpt_starts = [a / sr for a in starts] if starts else [0.0]
+        parts = [out.vector] + [a for a in (out.halves, out.excerpts) if a is not None]
+        if not all(np.isfinite(a).all() for a in parts):
             return Featurised(row["id"], error="features are not finite")
         return out
     except AudioError as e:
@@ -69,7 +111,7 @@ def normalisation(train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     x = train.astype(np.float64)
     mean, std = x.mean(axis=0), x.std(axis=0)
-    for cols in GROUPS.values():
+    for cols in groups(x.shape[1]).values():
         floor = STD_FLOOR * max(float(np.median(std[cols])), 1e-12)
         std[cols] = np.maximum(std[cols], floor)
     return mean, std
@@ -102,20 +144,33 @@ def prepare(cfg: PrepareConfig, rows: list[dict[str, str]], out_dir: Path) -> Pr
     if not any(split_of[f.id] == "train" for f in good):
         raise NoUsableDataError("prepare: no training song could be featurised "
                                 f"({len(skipped)} failed; reasons in {out_dir}/skipped.csv)")
-    raw = {s: np.stack([f.vector for f in good if split_of[f.id] == s]) if any(
-        split_of[f.id] == s for f in good) else np.zeros((0, DIM), np.float32) for s in SPLITS}
+    dim = feature_set_dim(cfg.features)
+    songs = {s: [f for f in good if split_of[f.id] == s] for s in SPLITS}
+
+    def stack(arrays: list[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
+        return np.stack(arrays) if arrays else np.zeros(shape, np.float32)
+
+    raw = {s: stack([f.vector for f in songs[s]], (0, dim)) for s in SPLITS}
     mean, std = normalisation(raw["train"])
     out_dir.mkdir(parents=True, exist_ok=True)
     for s in SPLITS:
         save_npy(out_dir / f"{s}.npy", normalise(raw[s], mean, std))
         index = [{"row": i, "id": f.id, "tempo_bpm": round(f.tempo_bpm, 3),
                   "bar_phase_s": round(f.bar_phase_s, 4), "seconds": round(f.seconds, 3)}
-                 for i, f in enumerate(f for f in good if split_of[f.id] == s)]
+                 for i, f in enumerate(songs[s])]
         save_text(out_dir / f"{s}_index.csv",
                   to_csv(index, ["row", "id", "tempo_bpm", "bar_phase_s", "seconds"]))
-    halves = [f.halves for f in good if split_of[f.id] == "test"]
-    halves_arr = np.stack(halves, axis=1) if halves else np.zeros((2, 0, DIM), np.float32)
-    save_npy(out_dir / "test_halves.npy", normalise(halves_arr, mean, std))
+    for s in HALVES_SPLITS:   # (2, N, D): first halves, second halves
+        halves = stack([f.halves for f in songs[s]], (0, 2, dim)).transpose(1, 0, 2)
+        save_npy(out_dir / f"{s}_halves.npy", normalise(halves, mean, std))
+    for s in EXCERPT_SPLITS:  # rows of one song are contiguous, in time order
+        rows = stack([e for f in songs[s] for e in f.excerpts], (0, dim))
+        save_npy(out_dir / f"{s}_excerpts.npy", normalise(rows, mean, std))
+        index = [{"row": i, "id": f.id, "song": j, "start_s": round(t, 3)}
+                 for i, (j, f, t) in enumerate((j, f, t) for j, f in enumerate(songs[s])
+                                               for t in f.excerpt_starts)]
+        save_text(out_dir / f"{s}_excerpts_index.csv",
+                  to_csv(index, ["row", "id", "song", "start_s"]))
     with atomic_path(out_dir / "norm.npz") as tmp, open(tmp, "wb") as fh:
         np.savez(fh, mean=mean.astype(np.float32), std=std.astype(np.float32))
     save_text(out_dir / "skipped.csv", to_csv(skipped, ["file", "reason"]))
@@ -126,7 +181,18 @@ def prepare(cfg: PrepareConfig, rows: list[dict[str, str]], out_dir: Path) -> Pr
         "wall_seconds": round(wall, 3), "realtime_factor": round(audio_seconds / wall, 1),
         "realtime_factor_per_worker": round(audio_seconds / wall / cfg.workers, 1),
         **{f"songs_{s}": int(len(raw[s])) for s in SPLITS},
+        **{f"excerpts_{s}": sum(len(f.excerpts) for f in songs[s]) for s in EXCERPT_SPLITS},
+        # songs whose tempo sits at a bound of the search range: the detector gave up
+        "tempo_at_bound": round(float(np.mean([
+            min(abs(f.tempo_bpm / cfg.min_bpm - 1), abs(f.tempo_bpm / cfg.max_bpm - 1)) < 0.005
+            for f in good])), 4),
     }
+    checked = [f for f in songs["test"] if f.speed_ratios]
+    if checked:   # Accuracy1/2 of the tempo ratio under speed changes (x2, x1/2, x3, x1/3 for 2)
+        est = np.array([r for f in checked for r in f.speed_ratios.values()])
+        truth = np.array([s for f in checked for s in f.speed_ratios])
+        acc1, acc2 = tempo_accuracy(est, truth)
+        metrics["tempo_speed_acc1"], metrics["tempo_speed_acc2"] = round(acc1, 4), round(acc2, 4)
     tempo_rows = []
     for f in good:
         true = by_id[f.id].get("tempo")

@@ -22,7 +22,7 @@ import numpy as np
 import scipy.fft
 
 from songcoder.audio.io import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, load
-from songcoder.features import layout, tempo
+from songcoder.features import layout, tempo, timbre
 
 WINDOW_S = 0.0464          # STFT window (512 samples at 11025 Hz)
 FRAME_RATE = 172.27        # STFT frames a second (hop 64 at 11025 Hz)
@@ -164,8 +164,11 @@ def _quantiles(a: np.ndarray, q: np.ndarray) -> np.ndarray:
 
 
 def song_features(x: np.ndarray, sr: int, *, min_bpm: float = 60.0, max_bpm: float = 200.0,
-                  analysis_rate: int = 11025) -> SongFeatures:
-    """The 1482-d vector of one song. x: (frames,) or (frames, channels) finite floats."""
+                  analysis_rate: int = 11025, feature_set: str = "seed") -> SongFeatures:
+    """The song vector of one song. x: (frames,) or (frames, channels) finite floats.
+
+    feature_set "seed": the 1482-d vector; "extended": followed by the timbre, contrast and
+    chroma groups of timbre.py (layout.dim("extended") in all)."""
     x = np.asarray(x)
     if x.ndim == 1:
         x = x[:, None]
@@ -197,7 +200,12 @@ def song_features(x: np.ndarray, sr: int, *, min_bpm: float = 60.0, max_bpm: flo
     amp = np.sqrt(power[:, layout.LOUDNESS_BANDS:])                    # (F, 3)
     rhythm = _rhythm(amp, frame_t0, fps, bar_s, est.bar_phase_s)      # (3, 384)
     quant = _quantiles(loud_db, layout.QUANTILE_LEVELS)               # (11, 30)
-    vector = np.concatenate([rhythm.ravel(), quant.T.ravel()]).astype(np.float32)
+    parts = [rhythm.ravel(), quant.T.ravel()]
+    if feature_set == "extended":
+        parts += [timbre.cepstrum_stats(loud_db, fps), timbre.long_window_stats(y, plan.rate)]
+    elif feature_set != "seed":
+        raise ValueError(f"feature_set: expected seed or extended, got {feature_set!r}")
+    vector = np.concatenate(parts).astype(np.float32)
     np.nan_to_num(vector, copy=False, nan=0.0, posinf=0.0, neginf=layout.LOUDNESS_FLOOR_DB)
     return SongFeatures(vector, float(est.bpm), float(est.bar_phase_s), float(est.confidence))
 

@@ -1,4 +1,4 @@
-"""The one definition of the 1482-d song vector's index layout.
+"""The one definition of the song vector's index layout: the seed's 1482 dims, then optional groups.
 
 | indices     | group         | what                                                      | scale        |
 |-------------|---------------|-----------------------------------------------------------|--------------|
@@ -10,6 +10,9 @@
 Rhythm: a bar is 4 beats x 96 ticks; tick 0 is the detected downbeat. Each value is the band's
 amplitude (square root of band power) at that tick, averaged over every bar of the song, then
 divided by the band's largest tick, so 1 marks the loudest moment of the bar in that band.
+With `prepare.features: extended` the vector goes on after index 1481 with the groups of
+timbre.py: `timbre` (60: band-cepstrum mean, std, change-std), `contrast` (6 octave bands),
+`chroma` (12 pitch-class means, 12 stds); `groups(dim)` names them.
 Loudness: band `b` occupies 1152 + 11*b ... 1152 + 11*b + 10, quantiles 0, 10, ..., 100 % of
 the band's power over time in dB relative to full scale (a full-scale sine in the band reads
 0 dB), floored at -100 dB. Bands above the analysis Nyquist frequency read -100 dB.
@@ -18,6 +21,8 @@ the band's power over time in dB relative to full scale (a full-scale sine in th
 from __future__ import annotations
 
 import numpy as np
+
+from songcoder.features import timbre
 
 BEATS_PER_BAR = 4
 TICKS_PER_BEAT = 96
@@ -75,6 +80,27 @@ GROUPS: dict[str, slice] = {
     **{f"rhythm_{name}": rhythm_slice(i) for i, name in enumerate(RHYTHM_NAMES)},
     "loudness": LOUDNESS,
 }
+
+
+EXTENDED_DIM = DIM + timbre.DIM
+
+
+def groups(dim: int) -> dict[str, slice]:
+    """Feature groups of a `dim`-long song vector (the seed's 1482, or the extended layout)."""
+    if dim == DIM:
+        return dict(GROUPS)
+    if dim != EXTENDED_DIM:
+        raise ValueError(f"song vectors have {DIM} (seed) or {EXTENDED_DIM} (extended) "
+                         f"dimensions, got {dim}")
+    out, start = dict(GROUPS), DIM
+    for name, n in timbre.GROUP_DIMS.items():
+        out[name] = slice(start, start + n)
+        start += n
+    return out
+
+
+def feature_set_dim(feature_set: str) -> int:
+    return {"seed": DIM, "extended": EXTENDED_DIM}[feature_set]
 
 
 def feature_names() -> list[str]:

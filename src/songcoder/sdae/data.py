@@ -45,6 +45,37 @@ def column_mean(x: torch.Tensor) -> torch.Tensor:
     return (total / max(len(x), 1)).float()
 
 
+def song_spans(song: np.ndarray | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(start, size) per row: the first row and the row count of the row's song.
+
+    `song` (N,) labels rows; rows of one song must be contiguous (prepare writes them so)."""
+    song = torch.as_tensor(np.asarray(song), dtype=torch.int64)
+    if len(song) and bool((song[1:] != song[:-1]).sum() + 1 != len(torch.unique(song))):
+        raise ValueError("excerpt rows of one song must be contiguous")
+    new = torch.ones(len(song), dtype=torch.bool)
+    new[1:] = song[1:] != song[:-1]
+    first = torch.nonzero(new).flatten()                                       # (songs,)
+    sizes = torch.diff(torch.cat([first, torch.tensor([len(song)])]))
+    which = torch.cumsum(new.long(), 0) - 1                                # song number per row
+    return first[which], sizes[which]
+
+
+def swap_rows(idx: torch.Tensor, spans: tuple[torch.Tensor, torch.Tensor], p: float,
+              generator: torch.Generator) -> torch.Tensor:
+    """Row numbers where each row is, with probability p, another row of the same song.
+
+    The "corruption" of issue 12: hearing another part of the song instead of this one, so
+    the code must keep what is stable in a song. Songs with one row keep it."""
+    if p <= 0:
+        return idx
+    start, size = (t.to(idx.device)[idx] for t in spans)
+    u = torch.rand(len(idx), generator=generator, device=idx.device)
+    k = torch.rand(len(idx), generator=generator, device=idx.device)
+    step = 1 + torch.floor(k * (size - 1).clamp_min(1)).long()            # 1..size-1
+    other = start + (idx - start + step) % size
+    return torch.where((u < p) & (size > 1), other, idx)
+
+
 def mask(x: torch.Tensor, fraction: float, generator: torch.Generator) -> torch.Tensor:
     """Masking noise: each entry zeroed independently with probability `fraction` (Vincent 2010)."""
     if fraction <= 0:
@@ -56,15 +87,20 @@ def mask(x: torch.Tensor, fraction: float, generator: torch.Generator) -> torch.
 class DeviceBatches:
     """Iterable of (clean, noisy) (B, D) pairs; one pass = one epoch.
 
+    noisy = masking noise on the row itself or, with probability `swap` (needs `spans`), on
+    another row of the same song.
+
     The order and the masks depend only on (seed, epoch), so a resumed run sees the batches the
     uninterrupted run would have. Under DDP each rank takes every world-th row of the permutation.
     """
 
     def __init__(self, x: torch.Tensor, *, batch_size: int, noise: float, seed: int,
                  shuffle: bool = True, epoch: Callable[[], int] = lambda: 0,
-                 rank: int = 0, world: int = 1):
+                 rank: int = 0, world: int = 1, swap: float = 0.0,
+                 spans: tuple[torch.Tensor, torch.Tensor] | None = None):
         self.x, self.batch_size, self.noise, self.seed = x, batch_size, noise, seed
         self.shuffle, self.epoch, self.rank, self.world = shuffle, epoch, rank, world
+        self.swap, self.spans = (swap, spans) if spans is not None else (0.0, None)
 
     def _rows(self) -> int:
         # Every rank gets the same count (a rank with one batch more would hang DDP): up to
@@ -84,18 +120,25 @@ class DeviceBatches:
         else:
             idx = torch.arange(self.rank, used, self.world, device=dev)
         for i in range(0, len(idx), self.batch_size):
-            clean = self.x.index_select(0, idx[i:i + self.batch_size])     # (B, D)
-            yield clean, mask(clean, self.noise, gen)
+            rows = idx[i:i + self.batch_size]
+            clean = self.x.index_select(0, rows)                               # (B, D)
+            source = clean if self.swap <= 0 else self.x.index_select(
+                0, swap_rows(rows, self.spans, self.swap, gen))
+            yield clean, mask(source, self.noise, gen)
 
 
 class MatrixDataModule(L.LightningDataModule):
     """Train/val matrices moved to the trainer's device in `setup`; val keeps a fixed mask."""
 
     def __init__(self, x_train, x_val, *, batch_size: int, noise: float, seed: int,
-                 val_batch_size: int = 8192):
+                 val_batch_size: int = 8192, swap: float = 0.0, songs=None):
         super().__init__()
         self.host = {"train": x_train, "val": x_val}
         self.batch_size, self.noise, self.seed = batch_size, noise, seed
+        # songs: (train, val) song label per row, for the same-song swap
+        self.swap = swap
+        self.spans = {k: song_spans(v) for k, v in zip(("train", "val"), songs)
+                      if v is not None} if songs is not None and swap > 0 else {}
         self.val_batch_size = val_batch_size
         self.data: dict[str, torch.Tensor] = {}
 
@@ -114,11 +157,13 @@ class MatrixDataModule(L.LightningDataModule):
         rank, world = self._rank_world()
         return DeviceBatches(self.data["train"], batch_size=self.batch_size, noise=self.noise,
                              seed=self.seed, epoch=lambda: self.trainer.current_epoch,
-                             rank=rank, world=world)
+                             rank=rank, world=world, swap=self.swap,
+                             spans=self.spans.get("train"))
 
     def val_dataloader(self) -> DeviceBatches | list:
         if "val" not in self.data or len(self.data["val"]) == 0:
             return []
         rank, world = self._rank_world()
         return DeviceBatches(self.data["val"], batch_size=self.val_batch_size, noise=self.noise,
-                             seed=self.seed + 7919, shuffle=False, rank=rank, world=world)
+                             seed=self.seed + 7919, shuffle=False, rank=rank, world=world,
+                             swap=self.swap, spans=self.spans.get("val"))

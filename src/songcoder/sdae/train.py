@@ -40,10 +40,11 @@ def make_layer(cfg: SdaeConfig, k: int, n_in: int) -> DenoisingLayer:
 
 
 def _fit(net: nn.Module, cfg: SdaeConfig, trainer_cfg: TrainerConfig, *, stage: str, epochs: int,
-         lr: float, noise: float, seed: int, x_train, x_val, ckpt_dir, logger, **trainer_kw
-         ) -> tuple[dict[str, Any], AutoencoderModule]:
+         lr: float, noise: float, seed: int, x_train, x_val, ckpt_dir, logger, songs=None,
+         **trainer_kw) -> tuple[dict[str, Any], AutoencoderModule]:
     L.seed_everything(seed, workers=False, verbose=False)
-    dm = MatrixDataModule(x_train, x_val, batch_size=cfg.batch_size, noise=noise, seed=seed)
+    dm = MatrixDataModule(x_train, x_val, batch_size=cfg.batch_size, noise=noise, seed=seed,
+                          swap=cfg.excerpt_swap, songs=songs)
     module = AutoencoderModule(net, optimizer=cfg.optimizer, lr=lr, momentum=cfg.momentum,
                                decay=cfg.decay, schedule=cfg.schedule, keep_best=cfg.keep_best)
     trainer = make_trainer(trainer_cfg, stage=stage, max_epochs=epochs,
@@ -74,9 +75,11 @@ def _fit(net: nn.Module, cfg: SdaeConfig, trainer_cfg: TrainerConfig, *, stage: 
 
 
 def pretrain_layer(cfg: SdaeConfig, trainer_cfg: TrainerConfig, k: int, x_train, x_val=None, *,
-                   ckpt_dir: str | Path | None = None, logger: Any = None, **trainer_kw
-                   ) -> tuple[dict[str, Any], DenoisingLayer]:
-    """Train layer k (1-based) on the codes of layer k-1 (the features for k=1)."""
+                   ckpt_dir: str | Path | None = None, logger: Any = None, songs=None,
+                   **trainer_kw) -> tuple[dict[str, Any], DenoisingLayer]:
+    """Train layer k (1-based) on the codes of layer k-1 (the features for k=1).
+
+    songs: (train, val) song label per row, for `cfg.excerpt_swap` (None: no swap)."""
     if not 1 <= k <= len(cfg.layers):
         raise ValueError(f"layer k: expected 1..{len(cfg.layers)}, got {k}")
     L.seed_everything(cfg.seed + k, verbose=False)                       # the initial weights
@@ -85,24 +88,25 @@ def pretrain_layer(cfg: SdaeConfig, trainer_cfg: TrainerConfig, k: int, x_train,
         layer.set_loss_weight(feature_weights(layer.n_in, cfg.pretrain_loudness_weight))
     metrics, _ = _fit(layer, cfg, trainer_cfg, stage=f"pretrain_{k}", epochs=cfg.pretrain_epochs,
                       lr=cfg.lr, noise=cfg.noise, seed=cfg.seed + k, x_train=x_train, x_val=x_val,
-                      ckpt_dir=ckpt_dir, logger=logger, **trainer_kw)
+                      ckpt_dir=ckpt_dir, logger=logger, songs=songs, **trainer_kw)
     return metrics, layer
 
 
 def finetune(cfg: SdaeConfig, trainer_cfg: TrainerConfig, layers: list[DenoisingLayer], x_train,
-             x_val=None, *, ckpt_dir: str | Path | None = None, logger: Any = None, **trainer_kw
-             ) -> tuple[dict[str, Any], DeepAutoencoder]:
+             x_val=None, *, ckpt_dir: str | Path | None = None, logger: Any = None, songs=None,
+             **trainer_kw) -> tuple[dict[str, Any], DeepAutoencoder]:
     """Stack the pretrained layers into one D -> code -> D network and train it end to end."""
     model = DeepAutoencoder.from_layers(layers, untie=cfg.finetune_untie)
     model.set_loss_weight(feature_weights(model.sizes[0], cfg.loudness_weight))
     metrics, _ = _fit(model, cfg, trainer_cfg, stage="finetune", epochs=cfg.finetune_epochs,
                       lr=cfg.finetune_lr, noise=cfg.finetune_noise, seed=cfg.seed + 100,
-                      x_train=x_train, x_val=x_val, ckpt_dir=ckpt_dir, logger=logger, **trainer_kw)
+                      x_train=x_train, x_val=x_val, ckpt_dir=ckpt_dir, logger=logger, songs=songs,
+                      **trainer_kw)
     return metrics, model
 
 
-def train_all(cfg: SdaeConfig, trainer_cfg: TrainerConfig, x_train, x_val=None, **trainer_kw
-              ) -> tuple[dict[str, Any], list[DenoisingLayer], DeepAutoencoder]:
+def train_all(cfg: SdaeConfig, trainer_cfg: TrainerConfig, x_train, x_val=None, songs=None,
+              **trainer_kw) -> tuple[dict[str, Any], list[DenoisingLayer], DeepAutoencoder]:
     """All pretrain stages then fine-tuning in one call (experiments, optimizer comparisons).
 
     metrics: {"pretrain_1": {...}, ..., "finetune": {...}}, each with its per-epoch "history".
@@ -111,10 +115,12 @@ def train_all(cfg: SdaeConfig, trainer_cfg: TrainerConfig, x_train, x_val=None, 
     layers: list[DenoisingLayer] = []
     a, b = x_train, x_val
     for k in range(1, len(cfg.layers) + 1):
-        metrics[f"pretrain_{k}"], layer = pretrain_layer(cfg, trainer_cfg, k, a, b, **trainer_kw)
+        metrics[f"pretrain_{k}"], layer = pretrain_layer(cfg, trainer_cfg, k, a, b, songs=songs,
+                                                         **trainer_kw)
         layers.append(layer)
         a, b = encode(layer, a), (encode(layer, b) if b is not None else None)
-    metrics["finetune"], model = finetune(cfg, trainer_cfg, layers, x_train, x_val, **trainer_kw)
+    metrics["finetune"], model = finetune(cfg, trainer_cfg, layers, x_train, x_val, songs=songs,
+                                          **trainer_kw)
     return metrics, layers, model
 
 

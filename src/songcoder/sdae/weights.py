@@ -13,17 +13,18 @@ from songcoder.features import layout
 
 
 def feature_weights(n_in: int, loudness_weight: float) -> torch.Tensor | None:
-    """(n_in,) float32 weights, mean 1, loudness dims `loudness_weight` times the rest.
+    """(n_in,) float32 weights, mean 1: every dim that is not rhythm (loudness, and the
+    timbre/harmony groups of the extended layout) `loudness_weight` times the rhythm dims.
 
-    None for weight 1 (the plain loss). Any other weight needs the 1482-d song vector.
+    None for weight 1 (the plain loss). Any other weight needs a song vector as input.
     """
     if loudness_weight <= 0:
         raise ValueError(f"loudness_weight: expected > 0, got {loudness_weight}")
     if loudness_weight == 1.0:
         return None
-    if n_in != layout.DIM:
-        raise ValueError(f"loudness_weight {loudness_weight} needs the {layout.DIM}-d song "
-                         f"vector as input, got {n_in} features")
-    w = torch.ones(n_in)
-    w[layout.GROUPS["loudness"]] = loudness_weight
+    if n_in not in (layout.DIM, layout.EXTENDED_DIM):
+        raise ValueError(f"loudness_weight {loudness_weight} needs a song vector as input "
+                         f"({layout.DIM} or {layout.EXTENDED_DIM} dims), got {n_in} features")
+    w = torch.full((n_in,), float(loudness_weight))
+    w[layout.RHYTHM] = 1.0
     return w / w.mean()

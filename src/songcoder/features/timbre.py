@@ -1,0 +1,84 @@
+"""Timbre and harmony statistics: the `extended` feature groups that follow the seed's 1482.
+
+The seed's vector says how loud each band gets and where in the bar the energy falls. What
+makes a recording itself for a listener is also its colour (instruments, production) and its
+harmony (key, chords). Both are summarised over time the same way as the loudness quantiles,
+so a song's excerpts and halves land near each other:
+
+  cepstrum   DCT of the 30 mel-band dB levels per frame (an MFCC from bands the seed already
+             computes, so it costs one small matrix product): mean, std, and the std of its
+             change over 0.1 s (how fast the timbre moves)
+  contrast   per octave band, mean peak-minus-valley of the long-window spectrum in dB
+             (tonal peaks vs noise floor: strings vs drums at the same loudness)
+  chroma     12 pitch classes from a 0.37 s window spectrum, 65 Hz - 2.1 kHz, each frame's
+             profile normalised to sum 1: mean and std over time
+All cheap next to decoding: one extra STFT at 2.7 frames a second hop, see benchmarks/features.py.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import scipy.fft
+
+CEPSTRA = 20                   # cepstral coefficients kept (0 = overall level)
+DELTA_S = 0.1                  # timbre change measured over this span
+CHROMA_FMIN, CHROMA_FMAX = 65.4, 2093.0   # C2 .. C7
+CONTRAST_EDGES_HZ = (60.0, 120.0, 250.0, 500.0, 1000.0, 2000.0, 4000.0)
+CONTRAST_QUANTILE = 0.1        # peak = top 10 % of a band's bins, valley = bottom 10 %
+LONG_WINDOW_S = 0.372          # 4096 samples at 11025 Hz: 2.7 Hz bins, enough to split semitones above C2
+LONG_HOP_S = 0.186
+
+GROUP_DIMS = {"timbre": 3 * CEPSTRA, "contrast": len(CONTRAST_EDGES_HZ) - 1, "chroma": 24}
+DIM = sum(GROUP_DIMS.values())
+
+
+def cepstrum_stats(band_db: np.ndarray, fps: float) -> np.ndarray:
+    """(frames, bands) dB -> (3 * CEPSTRA,): mean, std and change-std of the band cepstrum."""
+    c = scipy.fft.dct(band_db.astype(np.float32), type=2, norm="ortho", axis=1)[:, :CEPSTRA]
+    lag = max(1, int(round(DELTA_S * fps)))
+    d = c[lag:] - c[:-lag] if len(c) > lag else np.zeros((1, CEPSTRA), np.float32)
+    return np.concatenate([c.mean(0), c.std(0), d.std(0)]).astype(np.float32)
+
+
+@lru_cache(maxsize=8)
+def _long_plan(rate: float) -> tuple[int, int, np.ndarray, np.ndarray, np.ndarray]:
+    """(n_fft, hop, window, chroma matrix (bins, 12), contrast band of each bin (-1 = none))."""
+    n_fft = scipy.fft.next_fast_len(int(round(LONG_WINDOW_S * rate)), real=True)
+    hop = max(1, int(round(LONG_HOP_S * rate)))
+    f = np.arange(n_fft // 2 + 1) * rate / n_fft
+    chroma = np.zeros((len(f), 12), np.float32)
+    ok = (f >= CHROMA_FMIN) & (f <= min(CHROMA_FMAX, rate / 2))
+    # pitch class of each bin, split linearly between the two nearest classes
+    pc = (12 * np.log2(np.where(ok, f, 1.0) / CHROMA_FMIN)) % 12
+    lo = np.floor(pc).astype(int) % 12
+    w = pc - np.floor(pc)
+    rows = np.flatnonzero(ok)
+    chroma[rows, lo[rows]] += 1 - w[rows]
+    chroma[rows, (lo[rows] + 1) % 12] += w[rows]
+    band = np.digitize(f, CONTRAST_EDGES_HZ) - 1
+    band[(f < CONTRAST_EDGES_HZ[0]) | (f >= min(CONTRAST_EDGES_HZ[-1], rate / 2))] = -1
+    return n_fft, hop, np.hanning(n_fft).astype(np.float32), chroma, band
+
+
+def long_window_stats(y: np.ndarray, rate: float) -> np.ndarray:
+    """Mono signal at `rate` -> contrast (6,) and chroma mean + std (24,), concatenated."""
+    n_fft, hop, window, chroma_m, band = _long_plan(float(rate))
+    if len(y) < n_fft:
+        y = np.pad(y, (0, n_fft - len(y)))
+    frames = np.lib.stride_tricks.sliding_window_view(y, n_fft)[::hop]
+    power = np.abs(scipy.fft.rfft(frames * window, axis=1, workers=1)) ** 2   # (T, bins)
+    db = 10 * np.log10(power + 1e-10)
+    contrast = np.zeros(GROUP_DIMS["contrast"], np.float32)
+    for b in range(GROUP_DIMS["contrast"]):
+        cols = db[:, band == b]
+        if cols.shape[1] < 4:
+            continue
+        srt = np.sort(cols, axis=1)
+        k = max(1, int(CONTRAST_QUANTILE * cols.shape[1]))
+        contrast[b] = float(np.mean(srt[:, -k:].mean(1) - srt[:, :k].mean(1)))
+    # log-compressed chroma so a loud bass note does not drown the chord above it
+    c = np.log1p(1e4 * (power @ chroma_m) / max(float(power.max()), 1e-12))   # (T, 12)
+    c = c / np.maximum(c.sum(1, keepdims=True), 1e-9)
+    return np.concatenate([contrast, c.mean(0), c.std(0)]).astype(np.float32)
