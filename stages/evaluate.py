@@ -73,10 +73,10 @@ def main() -> None:
         figures = plots.save_figures(metrics, "plots/evaluate")
         run.log_metrics(metrics)
         ft = next(k for k in metrics["rel_error"] if k.startswith("finetuned_"))
+        learned_from = tracking.data_fingerprint("data/features/train_excerpts.npy")
         registry = tracking.register_encoder(
             run, "models/sdae.pt", "data/features/norm.npz", metrics["rel_error"][ft],
-            tracking.data_fingerprint("data/features/train.npy"), n_in=x["train"].shape[1],
-            n_out=int(ft.split("_")[1]))
+            learned_from, n_in=x["train"].shape[1], n_out=int(ft.split("_")[1]))
         # The registry entry is this stage's own (DVC-cached) output, so a fresh clone, whose
         # git-tracked metrics and plots already match, still runs evaluate and registers.
         save_json("models/registry.json", {"model": tracking.ENCODER_NAME, **registry,

@@ -31,8 +31,9 @@ def test_sdae_stages_through_dvc(pipeline):
     assert set(ev["retrieval_val"]) == {k for k in ev["retrieval"] if k.startswith("p_at_")}
     test_songs = np.load(p / "data/features/test_halves.npy").shape[1]
     assert ev["retrieval"]["halves_songs"] == test_songs >= 2      # the baseline read every one
+    r = ev["retrieval"]
     for rep in ("code", "raw", "pca_21", "librosa"):
-        assert 0 <= ev["retrieval"][f"top1_halves_{rep}"] <= ev["retrieval"][f"mrr_halves_{rep}"] <= 1
+        assert 0 <= r[f"top1_halves_{rep}"] <= r[f"mrr_halves_{rep}"] <= 1
     lib = ev["baseline"]["librosa"]
     assert lib["zscore"] == "train" and lib["failed"] == 0 and lib["realtime_factor"] > 0
     lines = (p / "data/features/train_index.csv").read_text().splitlines()[1:]
@@ -44,7 +45,8 @@ def test_sdae_stages_through_dvc(pipeline):
     assert (p / "plots/evaluate/rel_error_depth.png").stat().st_size > 1000
     registry = json.loads((p / "models/registry.json").read_text())
     assert registry["model"] == "songcoder-encoder" and registry["version"] >= 1
-    assert registry["fingerprint"] == tracking.data_fingerprint(p / "data/features/train.npy")
+    learned_from = p / "data/features/train_excerpts.npy"
+    assert registry["fingerprint"] == tracking.data_fingerprint(learned_from)
     assert registry["alias"] == f"champion-{registry['fingerprint']}"
 
     runs = {r.data.tags["stage"]: r for r in repo.mlflow_runs()

@@ -82,8 +82,8 @@ def evaluate_all(cfg: EvaluateConfig, x_train: np.ndarray, x_test: np.ndarray, *
 
     z_code = zscorer(encode(finetuned, x_train))
     z_pca = zscorer(pcas[code].encode(x_train))
-    reps = {"code": lambda x: z_code(encode(finetuned, x)), pc: lambda x: z_pca(pcas[code].encode(x)),
-            "raw": lambda x: x}
+    reps = {"code": lambda x: z_code(encode(finetuned, x)),
+            pc: lambda x: z_pca(pcas[code].encode(x)), "raw": lambda x: x}
     retrieval: dict[str, float] = {}
     if halves is not None:
         a, b = (np.asarray(h, np.float32) for h in halves)
