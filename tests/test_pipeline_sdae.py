@@ -5,6 +5,8 @@ import json
 import numpy as np
 from mlflow.tracking import MlflowClient
 
+from songcoder import tracking
+
 
 def test_sdae_stages_through_dvc(pipeline):
     repo = pipeline
@@ -27,10 +29,25 @@ def test_sdae_stages_through_dvc(pipeline):
     assert set(ev["retrieval"]) >= {"top1_halves_code", "top1_halves_raw", "p_at_10_code",
                                     "p_at_10_raw", "p_at_10_pca_21"}
     assert set(ev["retrieval_val"]) == {k for k in ev["retrieval"] if k.startswith("p_at_")}
+    test_songs = np.load(p / "data/features/test_halves.npy").shape[1]
+    assert ev["retrieval"]["halves_songs"] == test_songs >= 2      # the baseline read every one
+    r = ev["retrieval"]
+    for rep in ("code", "raw", "pca_21", "librosa"):
+        assert 0 <= r[f"top1_halves_{rep}"] <= r[f"mrr_halves_{rep}"] <= 1
+    lib = ev["baseline"]["librosa"]
+    assert lib["zscore"] == "train" and lib["failed"] == 0 and lib["realtime_factor"] > 0
+    lines = (p / "data/features/train_index.csv").read_text().splitlines()[1:]
+    train_songs = len({line.split(",")[1] for line in lines})    # column `id`
+    assert lib["songs"] == test_songs + train_songs                # fewer than 100 train songs
+    assert ev["rel_error_vs_pca"]["finetuned_21"] == \
+        ev["rel_error"]["finetuned_21"] / ev["rel_error"]["pca_21"]
     assert isinstance(ev["collapsed"], bool)
     assert (p / "plots/evaluate/rel_error_depth.png").stat().st_size > 1000
     registry = json.loads((p / "models/registry.json").read_text())
     assert registry["model"] == "songcoder-encoder" and registry["version"] >= 1
+    learned_from = p / "data/features/train_excerpts.npy"
+    assert registry["fingerprint"] == tracking.data_fingerprint(learned_from)
+    assert registry["alias"] == f"champion-{registry['fingerprint']}"
 
     runs = {r.data.tags["stage"]: r for r in repo.mlflow_runs()
             if r.data.tags.get("songcoder.kind") == "stage"}

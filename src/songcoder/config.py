@@ -149,6 +149,9 @@ class EvaluateConfig:
     k: int = _f(10, lo=1)                          # precision@k for retrieval
     collapse_rel_error: float = _f(0.98, lo=0.0)   # at or above: decodes to the mean
     collapse_code_std: float = _f(1e-3, lo=0.0)    # below (mean per-unit std of codes): constant codes
+    baseline: Literal["librosa", "none"] = "librosa"  # peer for same-song halves retrieval
+    baseline_train_songs: int = _f(100, lo=0)      # train songs whose halves z-score the peer; 0 = the test halves
+    workers: int = _f(2, lo=1, hi=256)             # processes decoding songs for the peer
     seed: int = _f(0, lo=0)
 
 

@@ -356,11 +356,36 @@ def _encoder_model_class() -> type:
     return SongEncoder
 
 
+CORPUS_TAG = "data_fingerprint"
+
+
+def data_fingerprint(path: str | Path) -> str:
+    """12 hex digits of the sha1 of a file's bytes (the training matrix an encoder learned
+    from: same songs, excerpts and feature layout give the same fingerprint)."""
+    import hashlib
+    h = hashlib.sha1()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:12]
+
+
+def champion_alias(fingerprint: str) -> str:
+    return f"champion-{fingerprint}"
+
+
 def register_encoder(run: StageRun, model_path: str | Path, norm_path: str | Path,
-                     test_rel_error: float, n_in: int = 1482, n_out: int = 21) -> dict[str, Any]:
-    """Log the encoder in `run`, register a new version of `songcoder-encoder`, alias it
-    `candidate`, and move `champion` to it only if its test relative error beats the
-    champion's. Returns {version, champion, previous_champion_rel_error}."""
+                     test_rel_error: float, fingerprint: str, n_in: int = 1482,
+                     n_out: int = 21) -> dict[str, Any]:
+    """Log the encoder in `run`, register a new version of `songcoder-encoder` tagged with the
+    `fingerprint` of its training data, and alias it `candidate`.
+
+    Test errors are comparable only on the same data, so each corpus keeps its own champion:
+    `champion-<fingerprint>` moves to this version only if its test relative error beats that
+    alias's version. `champion` then names the champion of this (the latest evaluated) corpus,
+    so after training on your music `@champion` is your music's best encoder.
+    Returns {version, champion (promoted within the corpus), previous_champion_rel_error,
+    fingerprint, alias}."""
     if not run.active:
         return {}
     import mlflow
@@ -381,21 +406,26 @@ def register_encoder(run: StageRun, model_path: str | Path, norm_path: str | Pat
     client = MlflowClient(run.uri)
     version = str(info.registered_model_version)
     client.set_model_version_tag(ENCODER_NAME, version, "test_rel_error", str(test_rel_error))
+    client.set_model_version_tag(ENCODER_NAME, version, CORPUS_TAG, fingerprint)
+    alias = champion_alias(fingerprint)
     # Experiments evaluated at once move the same aliases: MLflow's alias upsert is
     # read-then-insert, so the loser of a race gets a UNIQUE-constraint error (retried), and
     # a SQLite store is locked so that the champion comparison sees the latest champion.
     with _store_lock(run.uri):
         _retry(client.set_registered_model_alias, ENCODER_NAME, "candidate", version)
         try:
-            champ = client.get_model_version_by_alias(ENCODER_NAME, "champion")
-            best = float(champ.tags.get("test_rel_error", "inf"))
+            champ = client.get_model_version_by_alias(ENCODER_NAME, alias)
+            best, best_version = float(champ.tags.get("test_rel_error", "inf")), champ.version
         except mlflow.exceptions.MlflowException:
-            best = float("inf")
+            best, best_version = float("inf"), version
         promoted = test_rel_error < best
         if promoted:
-            _retry(client.set_registered_model_alias, ENCODER_NAME, "champion", version)
+            best_version = version
+            _retry(client.set_registered_model_alias, ENCODER_NAME, alias, version)
+        _retry(client.set_registered_model_alias, ENCODER_NAME, "champion", str(best_version))
     return {"version": int(version), "champion": promoted,
-            "previous_champion_rel_error": None if best == float("inf") else best}
+            "previous_champion_rel_error": None if best == float("inf") else best,
+            "fingerprint": fingerprint, "alias": alias}
 
 
 @contextlib.contextmanager
