@@ -21,11 +21,12 @@ def test_collect_keeps_music_once_and_skips_links_and_sound_effects(tmp_path):
     with zipfile.ZipFile(tree / "usr/share/game/data.pk3", "w") as z:
         z.writestr("music/level1.ogg", song)
         z.writestr("music/theme.ogg", song)                                  # name clash: kept apart
-        z.writestr("sound/boom.ogg", song)
+        z.writestr("sound/cdtracks/track3.ogg", song)                        # nexuiz keeps music here
+        z.writestr("sounds/boom.ogg", song)
         z.writestr("maps/level1.bsp", b"map")
     out = collect(tree, tmp_path / "dest")
     names = sorted(p.name for p in out)
-    assert names == ["level1.ogg", "theme-1.ogg", "theme.ogg"]
+    assert names == ["level1.ogg", "theme-1.ogg", "theme.ogg", "track3.ogg"]
     assert all(p.parent == tmp_path / "dest" and p.stat().st_size > 0 for p in out)
 
 

@@ -32,7 +32,7 @@ PACKAGES: dict[str, str] = {
     "warzone2100-music": "GPL-2+",
 }
 AUDIO = {".ogg", ".opus", ".mp3", ".flac", ".wav"}
-NOT_MUSIC = {"sounds", "sound"}            # folders of sound effects inside the packages
+NOT_MUSIC = {"sounds"}      # hyperrogue's sound effects (nexuiz keeps its music in sound/cdtracks)
 
 
 def _is_music(rel: Path) -> bool:
@@ -97,6 +97,7 @@ def fetch(dest: Path, debs: Path) -> dict[str, int]:
             subprocess.run(["dpkg", "-x", str(deb), tmp], check=True)
             partial = dest / f".{package}.partial"
             shutil.rmtree(partial, ignore_errors=True)
+            partial.mkdir(parents=True)
             counts[package] = len(collect(Path(tmp), partial))
             partial.rename(target)                               # whole package or nothing
     return counts
