@@ -14,6 +14,7 @@ from songcoder.atomic import save_json, save_text
 from songcoder.audio.collection import read_manifest, to_csv
 from songcoder.evaluate import plots
 from songcoder.evaluate.report import evaluate_all
+from songcoder.figures import results
 from songcoder.sdae import train as sdae
 from songcoder.sdae.stack import DeepAutoencoder
 
@@ -39,13 +40,15 @@ def main() -> None:
                                finetuned=sdae.load("models/sdae.pt"), greedy=greedy,
                                halves=(halves[0], halves[1]), labels=split_labels("test"),
                                x_val=x["val"], val_labels=split_labels("val"))
-        save_json("metrics/evaluate.json", metrics)
+        result = results(metrics)
+        save_json("metrics/evaluate.json", result)
         save_text("plots/evaluate/depth.csv",
-                  to_csv(plots.depth_rows(metrics), ["model", "size", "rel_error"]))
+                  to_csv(plots.depth_rows(result), ["model", "size", "rel_error"]))
         save_text("plots/evaluate/groups.csv",
-                  to_csv(plots.group_rows(metrics), ["model", "group", "rel_error"]))
+                  to_csv(plots.group_rows(result), ["model", "group", "rel_error"]))
         figures = plots.save_figures(metrics, "plots/evaluate")
-        run.log_metrics(metrics)
+        run.log_result(metrics, headline=("rel_error.finetuned_21", "rel_error.pca_21",
+                                          "retrieval.p_at_10_code", "collapsed"))
         registry = tracking.register_encoder(run, "models/sdae.pt", "data/features/norm.npz",
                                              metrics["rel_error"]["finetuned_21"])
         # The registry entry is this stage's own (DVC-cached) output, so a fresh clone, whose

@@ -7,6 +7,7 @@ from common import load_rows, sections, stage_main
 
 from songcoder import tracking
 from songcoder.atomic import save_json
+from songcoder.figures import results
 from songcoder.sdae import train as sdae
 from songcoder.training import checkpoint_dir, data_fingerprint, drop_checkpoints
 
@@ -24,8 +25,8 @@ def main() -> None:
             history = metrics.pop("history")
             sdae.save("models/sdae.pt", model, cfg["sdae"])
             sdae.write_history_csv("plots/finetune.csv", history)
-            save_json("metrics/finetune.json", metrics)
-            run.log_metrics({"epochs": metrics["epochs"]})  # curves came via Lightning
+            save_json("metrics/finetune.json", results(metrics))
+            run.log_best(metrics, headline=("val/rel_error", "best_epoch"))
             run.log_artifact("metrics/finetune.json")
             run.log_artifact("plots/finetune.csv")
             print(f"finetune: val rel_error {metrics['val/rel_error']:.4f} "

@@ -12,6 +12,7 @@ from common import sections, stage_main
 from songcoder import tracking
 from songcoder.atomic import save_json
 from songcoder.audio.collection import read_manifest
+from songcoder.figures import results
 from songcoder.rnn import train as rnn
 from songcoder.rnn.generate import generate_all
 
@@ -25,8 +26,9 @@ def main() -> None:
     Path("plots/generate").mkdir(parents=True, exist_ok=True)
     with tracking.stage_run("generate", cfg) as run:
         metrics, files = generate_all(model, cfg["generate"], test, "generated")
-        save_json("metrics/generate.json", metrics)
-        run.log_metrics({k: v for k, v in metrics.items() if k != "per_song"})
+        save_json("metrics/generate.json", results(metrics))
+        run.log_result({k: v for k, v in metrics.items() if k != "per_song"},
+                       headline=("lsd_db", "time_to_collapse_s", "onset_periodicity"))
         run.log_artifact("metrics/generate.json")
         for f in files:
             run.log_artifact(f, "generated")

@@ -6,6 +6,7 @@ from common import sections, stage_main
 
 from songcoder import tracking
 from songcoder.atomic import save_json
+from songcoder.figures import results
 from songcoder.ingest import ingest
 
 
@@ -15,8 +16,8 @@ def main() -> None:
     with tracking.stage_run("ingest", cfg) as run:
         result = ingest(cfg["data"], audio_dir=Path("data/audio"),
                         manifest=Path("data/manifest.csv"), skipped=Path("data/skipped.csv"))
-        save_json("metrics/ingest.json", result.metrics)
-        run.log_metrics(result.metrics)
+        save_json("metrics/ingest.json", results(result.metrics))
+        run.log_result(result.metrics, headline=("songs", "skipped"))
         for path in ("data/manifest.csv", "data/skipped.csv", "metrics/ingest.json"):
             run.log_artifact(path)
     for s in result.skipped:

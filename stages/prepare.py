@@ -7,6 +7,7 @@ from common import sections, stage_main
 from songcoder import tracking
 from songcoder.atomic import save_json, save_text
 from songcoder.audio.collection import read_manifest, to_csv
+from songcoder.figures import results
 from songcoder.prepare import prepare
 
 
@@ -15,10 +16,10 @@ def main() -> None:
     cfg = sections("prepare")
     with tracking.stage_run("prepare", cfg) as run:
         result = prepare(cfg["prepare"], read_manifest("data/manifest.csv"), Path("data/features"))
-        save_json("metrics/prepare.json", result.metrics)
+        save_json("metrics/prepare.json", results(result.metrics))
         save_text("plots/prepare/tempo.csv",
                   to_csv(result.tempo_rows, ["id", "split", "true_bpm", "est_bpm"]))
-        run.log_metrics(result.metrics)
+        run.log_result(result.metrics, headline=("tempo_acc1", "tempo_acc2"))
         for path in ("metrics/prepare.json", "plots/prepare/tempo.csv",
                      "data/features/skipped.csv", "data/features/test_index.csv"):
             run.log_artifact(path)

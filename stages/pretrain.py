@@ -12,6 +12,7 @@ from common import load_rows, sections, stage_main
 
 from songcoder import tracking
 from songcoder.atomic import save_json, save_npy
+from songcoder.figures import results
 from songcoder.sdae import train as sdae
 from songcoder.training import checkpoint_dir, data_fingerprint, drop_checkpoints
 
@@ -36,8 +37,8 @@ def main() -> None:
                     name = f"{split}_excerpts" if split != "test" else split
                     save_npy(f"data/codes/layer_{k}/{name}.npy", sdae.encode(layer, xs))
                 sdae.write_history_csv(f"plots/{stage}.csv", history)
-                save_json(f"metrics/{stage}.json", metrics)
-                run.log_metrics({"epochs": metrics["epochs"]})  # curves came via Lightning
+                save_json(f"metrics/{stage}.json", results(metrics))
+                run.log_best(metrics, headline=("val/rel_error", "best_epoch"))
                 run.log_artifact(f"metrics/{stage}.json")
                 run.log_artifact(f"plots/{stage}.csv")
                 print(f"{stage}: val rel_error {metrics['val/rel_error']:.4f} "

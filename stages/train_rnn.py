@@ -8,6 +8,7 @@ from common import sections, stage_main
 from songcoder import tracking
 from songcoder.atomic import save_json
 from songcoder.audio.collection import read_manifest
+from songcoder.figures import results
 from songcoder.rnn import train as rnn
 from songcoder.training import EpochHistory, checkpoint_dir, drop_checkpoints
 
@@ -26,8 +27,8 @@ def main() -> None:
         if tracking.is_rank_zero():
             rnn.save("models/rnn.pt", model, cfg["rnn"])
             history.to_csv("plots/train_rnn.csv")
-            save_json("metrics/train_rnn.json", metrics)
-            run.log_metrics({k: v for k, v in metrics.items() if "/" not in k})  # curves: Lightning
+            save_json("metrics/train_rnn.json", results(metrics))
+            run.log_best(metrics, headline=("val/loss", "epochs"))
             run.log_artifact("metrics/train_rnn.json")
             run.log_artifact("plots/train_rnn.csv")
             print(f"train_rnn: val loss {metrics.get('val/loss', float('nan')):.4f} after "

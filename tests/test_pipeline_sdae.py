@@ -38,7 +38,7 @@ def test_sdae_stages_through_dvc(pipeline):
                          "finetune", "evaluate"}
     assert len({r.data.tags["mlflow.parentRunId"] for r in runs.values()}) == 1
     client = MlflowClient(f"sqlite:///{p / 'mlflow.db'}")
-    curve = client.get_metric_history(runs["finetune"].info.run_id, "val/rel_error")
+    curve = client.get_metric_history(runs["finetune"].info.run_id, "sdae/val/rel_error")
     assert len(curve) == 2  # per-epoch curve in the stage's own run, not an orphan run
     assert runs["evaluate"].data.metrics["rel_error.finetuned_21"] == ev["rel_error"]["finetuned_21"]
     stage_or_parent = {r.info.run_id for r in repo.mlflow_runs()}

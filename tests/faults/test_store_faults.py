@@ -3,8 +3,11 @@ store within seconds, a non-zero exit, and DVC does not mark the stage done."""
 
 import socket
 import sqlite3
+import subprocess
+import time
 
-from tests.faults.conftest import copy_of, lock_entry, pending
+from tests.conftest import tool_env
+from tests.faults.conftest import copy_of, last_checkpoint, lock_entry, pending
 
 
 def assert_stage_not_done(repo, p, stage, lock_before, message):
@@ -43,3 +46,45 @@ def test_unreachable_server_stops_the_stage(prepared, tmp_path):
     p = repo.dvc("repro", "pretrain_1", check=False, MLFLOW_TRACKING_URI=uri)
     assert_stage_not_done(repo, p, "pretrain_1", before,
                           f"pretrain_1: error: MLflow tracking server {uri} cannot be reached")
+
+
+def curve_points(db, key: str) -> int:
+    try:
+        with sqlite3.connect(db, timeout=1) as c:
+            return c.execute("SELECT count(*) FROM metrics WHERE key = ?", (key,)).fetchone()[0]
+    except sqlite3.OperationalError:             # no tables yet, or a writer holds the lock
+        return 0
+
+
+def test_store_locked_while_a_stage_trains_stops_it_within_seconds(prepared, tmp_path):
+    """MLflow waits 20 s per call on a locked SQLite store and a stage makes several calls on
+    its way out; this was 1-1.5 min and a SQLAlchemy traceback."""
+    repo = copy_of(prepared, tmp_path / "repo")
+    repo.params(sdae={"pretrain_epochs": 3000})   # minutes of training: the lock lands mid-run
+    before = lock_entry(repo, "pretrain_1")
+    db = repo.path / "mlflow.db"
+    proc = subprocess.Popen(["dvc", "repro", "pretrain_1"], cwd=repo.path, env=tool_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while curve_points(db, "sdae/val/rel_error") < 2:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "no curve point within 300 s"
+            time.sleep(0.2)
+        holder = sqlite3.connect(db, isolation_level=None, timeout=30)
+        holder.execute("BEGIN EXCLUSIVE")
+        locked_at = time.monotonic()
+        try:
+            out, err = proc.communicate(timeout=180)
+            stopped_after = time.monotonic() - locked_at
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+    finally:
+        proc.kill()
+    p = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+    assert_stage_not_done(repo, p, "pretrain_1", before,
+                          f"pretrain_1: error: MLflow store sqlite:///{db} is locked by another "
+                          f"process")
+    assert stopped_after < 30, f"stopped {stopped_after:.0f} s after the store was locked"
+    assert last_checkpoint(repo, "pretrain_1") is not None        # the rerun resumes from it
