@@ -10,6 +10,7 @@ from mlflow.tracking import MlflowClient
 
 from songcoder.config import as_dict, validate_all
 from songcoder.tracking import flatten, numeric
+from tests.conftest import ROOT, run
 
 TRAINING = {"pretrain_1": "sdae", "pretrain_2": "sdae", "pretrain_3": "sdae",
             "finetune": "sdae", "train_rnn": "rnn"}
@@ -87,3 +88,19 @@ def test_metrics_files_hold_results_only(pipeline):
             if isinstance(value, float):
                 assert len(f"{abs(value):e}".split("e")[0].rstrip("0").replace(".", "")) <= 5, \
                     (path.name, key, value)
+
+
+def test_readme_exp_show_view_fits_80_columns(pipeline):
+    """The README's short `dvc exp show`, as written but for the venv path (the same dvc)."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme[readme.index("A view that\nfits 80 columns:"):]
+    block = block[block.index("```bash\n") + 8:]
+    cmd = block[:block.index("\n```")].replace("\\\n", " ")
+    assert cmd.startswith(".venv/bin/dvc exp show ")
+    out = run(["bash", "-c", cmd.replace(".venv/bin/dvc", "dvc", 1)], pipeline.path,
+              COLUMNS="80").stdout
+    lines = out.splitlines()
+    assert lines and max(len(line) for line in lines) <= 80, out
+    header = lines[1].split()
+    assert header == ["Experiment", "rel_error.finetuned_21", "lsd_db"], out   # nothing cut
+    assert "workspace" in out

@@ -35,7 +35,8 @@ from songcoder.figures import rounded
 EXPERIMENT = os.environ.get("MLFLOW_EXPERIMENT_NAME", "songcoder")
 PIPELINE_TAG = "songcoder.pipeline_id"
 OWNER_TAG = "songcoder.owner"        # host-pid-start of the process that keeps a run RUNNING
-# MLflow 3's UI opens an experiment without this tag on its GenAI (traces) pages.
+# The experiment's kind: model training, not GenAI. MLflow 3.17's UI itself picks its pages by
+# a per-browser switch (URL `?workflowType=machine_learning`, which `make ui` prints).
 EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
 # MLflow makes every SQLite session wait 20 s for a lock; a stage makes several calls on its
 # way out, so a store locked mid-training took 1-1.5 min to report. SQLite's own default:
