@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Remake docs/mlflow-compare.png and docs/dvc-plots.png: two `dvc exp` variants of the tiny test
-# config in a temporary copy of the repo, MLflow's compare view of their pipeline runs, and
-# `dvc plots show`, each photographed by headless Chromium (Debian: apt-get install chromium).
+# config in a temporary copy of the repo and MLflow's compare view of their pipeline runs; and
+# `dvc plots show` of this repo's committed results; photographed by headless Chromium (Debian:
+# apt-get install chromium).
 # `dvc plots show` loads Vega from a CDN; VEGA (a folder, filled with `npm pack` if empty)
-# serves the same versions offline. Usage: bash docs/screenshots.sh   (a few minutes of CPU)
+# serves the same versions offline. MLflow's page is taken by docs/shoot.py, which clicks its
+# "Show diff only" switches: SHOOT_PY names a Python with `websocket-client` installed.
+# Usage: SHOOT_PY=/path/to/python bash docs/screenshots.sh   (about 15 min on 2 busy cores)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${VENV:-$ROOT/.venv}/bin
@@ -22,7 +25,6 @@ if [ ! -f "$WORK/repo/.done" ]; then
   touch .done
 fi
 cd "$WORK/repo"
-dvc exp show --only-changed --drop 'Created|State|Executor' --md > "$WORK/exp-show.md"
 
 # MLflow: the pipeline (parent) runs of the two experiments, side by side
 PORT=$(python -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
@@ -43,7 +45,17 @@ q = urllib.parse.urlencode({"runs": json.dumps(runs), "experiments": json.dumps(
 print(f"http://127.0.0.1:{sys.argv[1]}/#/compare-runs?{q}")
 PY
 )
-shot "$URL" 1400,2400 "$ROOT/docs/mlflow-compare.png"
+"${SHOOT_PY:-python}" "$ROOT/docs/shoot.py" "$URL" "$ROOT/docs/mlflow-compare.png" 1300 "Show diff only"
+python - "$ROOT/docs/mlflow-compare.png" <<'PY'   # end the picture at the first tall gap
+import sys
+import numpy as np
+from PIL import Image
+im = Image.open(sys.argv[1]).convert("RGB")
+ink = (np.asarray(im)[:, 160:940] < 150).any(axis=(1, 2))   # rows with writing in the main column
+rows = np.nonzero(ink)[0]
+gaps = np.nonzero(np.diff(rows) > 400)[0]
+im.crop((0, 0, im.width, int(rows[gaps[0]] if len(gaps) else rows[-1]) + 40)).save(sys.argv[1])
+PY
 
 # dvc plots show, with Vega served from disk
 if [ ! -f "$VEGA/vega.min.js" ]; then
@@ -53,8 +65,8 @@ if [ ! -f "$VEGA/vega.min.js" ]; then
   done
   cd "$WORK/repo"
 fi
+cd "$ROOT"                     # the repo's own full-size results, not the tiny runs
 dvc plots show -q -o "$WORK/plots"
 sed -i -E "s#https://cdn.jsdelivr.net/npm/(vega[a-z-]*)@[0-9.]+#file://$VEGA/\1.min.js#" \
   "$WORK/plots/index.html"
 shot "file://$WORK/plots/index.html" 1400,5200 "$ROOT/docs/dvc-plots.png"
-cat "$WORK/exp-show.md"

@@ -398,8 +398,8 @@ def stage_run(stage: str, configs: Mapping[str, Any]) -> Iterator[StageRun]:
             tags = {**git_tags(), "dvc_exp_name": os.environ.get("DVC_EXP_NAME", ""),
                     PIPELINE_TAG: pid}
             parent = _parent_run(client, exp_id, pid, tags, configs)
-        resumes = [r.info.run_id for r in dead
-                   if r.data.tags.get("stage") == stage and r.data.tags.get("params_hash") == p_hash]
+        resumes = [r.info.run_id for r in dead if r.data.tags.get("stage") == stage
+                   and r.data.tags.get("params_hash") == p_hash]
         run_tags = {**tags, "stage": stage, "params_hash": p_hash,
                     "mlflow.parentRunId": parent, "songcoder.kind": "stage",
                     OWNER_TAG: _process_name(psutil.Process()),
