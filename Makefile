@@ -21,8 +21,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@rm -f $(VENV)/.installed-* && touch $@
 
-run: setup                 ## set up, then run the whole pipeline on the default data
+run: setup                 ## set up, run the whole pipeline on the default data, print its headlines
+	$(BIN)/python stages/layers.py   # one pretrain stage per sdae.layers entry
 	PATH="$(BIN):$$PATH" $(BIN)/dvc repro
+	@$(BIN)/songcoder summary
 
 # Real music: free game music from Debian packages (apt-get download + dpkg -x, no root) into
 # real/music, then the whole pipeline on it as a DVC experiment in the workspace, so that
@@ -32,6 +34,7 @@ REAL ?= real/music
 real: setup                ## fetch ~12 h of free game music, run the pipeline on it
 	$(BIN)/python -m songcoder.audio.gamemusic $(REAL)
 	PATH="$(BIN):$$PATH" $(BIN)/dvc exp run -S data.source=folder -S data.folder=$(REAL)
+	@$(BIN)/songcoder summary
 
 test: setup                ## the fast test suite (what CI runs)
 	PATH="$(BIN):$$PATH" $(BIN)/python -m pytest

@@ -1,13 +1,30 @@
-"""What every stage script shares: params loading and one-line errors for people."""
+"""What every stage script shares: paths from the command line, params loading and one-line
+errors for people."""
 
 from __future__ import annotations
 
+import argparse
 import functools
 import sys
 from collections.abc import Callable
 
 from songcoder.config import load_section
 from songcoder.errors import UserError
+
+
+def paths(*names: str, many: tuple[str, ...] = (), numbers: tuple[str, ...] = ()
+          ) -> argparse.Namespace:
+    """The stage's input and output paths as required options (`--name PATH`; `many` take one
+    or more, `numbers` an integer). They are written once, in the stage's `cmd` in dvc.yaml, so
+    the script and the DVC graph cannot disagree about where things are."""
+    parser = argparse.ArgumentParser(description=sys.modules["__main__"].__doc__)
+    for name in names:
+        parser.add_argument(f"--{name}", required=True, metavar="PATH")
+    for name in many:
+        parser.add_argument(f"--{name}", required=True, nargs="+", metavar="PATH")
+    for name in numbers:
+        parser.add_argument(f"--{name}", required=True, type=int)
+    return parser.parse_args()
 
 
 def sections(*names: str) -> dict:
@@ -29,15 +46,24 @@ def stage_main(stage: str) -> Callable[[Callable[[], None]], Callable[[], None]]
     return wrap
 
 
-def load_rows(folder: str) -> tuple[dict, tuple]:
+def check_layer_count(sdae, stages: int) -> None:
+    """sdae.layers and the pipeline's pretrain stages must agree (stages/layers.yaml follows
+    params.yaml only when `python stages/layers.py` is run)."""
+    if len(sdae.layers) != stages:
+        raise UserError(f"sdae.layers has {len(sdae.layers)} sizes but the pipeline has {stages} "
+                        f"pretrain stages: run `.venv/bin/python stages/layers.py` to rebuild "
+                        f"stages/layers.yaml from params.yaml, then run the pipeline again")
+
+
+def load_rows(folder: str, features: str) -> tuple[dict, tuple]:
     """The autoencoder's rows: train and val excerpts (several per song) and test songs, from
-    `folder` (data/features, or a layer's codes, which keep that row order), and the song of
-    each train and val row (for sdae.excerpt_swap)."""
+    `folder` (the features, or a layer's codes, which keep that row order), and the song of
+    each train and val row (for sdae.excerpt_swap), from the index in `features`."""
     import numpy as np
 
     x = {s: np.load(f"{folder}/{s}_excerpts.npy" if s != "test" else f"{folder}/test.npy",
                     mmap_mode="r") for s in ("train", "val", "test")}
-    songs = tuple(np.loadtxt(f"data/features/{s}_excerpts_index.csv", delimiter=",", skiprows=1,
+    songs = tuple(np.loadtxt(f"{features}/{s}_excerpts_index.csv", delimiter=",", skiprows=1,
                              usecols=2, dtype=np.int64, ndmin=1) for s in ("train", "val"))
     return x, songs
 

@@ -1,18 +1,21 @@
 """Stage `evaluate`: the fine-tuned net vs the greedy stack, PCA and the mean, on the test split
-(retrieval also on the validation split, where settings are chosen).
+(retrieval also on the validation split, where settings are chosen), and same-song retrieval
+against a librosa baseline computed here from the test songs' audio (manifest paths).
 
-Writes metrics/evaluate.json, plots/evaluate/{depth,groups}.csv and PNG figures.
+Writes metrics, the depth and group plot tables, PNG figures (in the figures folder) and the
+registry entry, at the paths given on the command line (dvc.yaml).
 """
 
 import csv
 
 import numpy as np
-from common import load_splits, sections, stage_main
+from common import load_splits, paths, sections, stage_main
 
 from songcoder import tracking
 from songcoder.atomic import save_json, save_text
 from songcoder.audio.collection import read_manifest, to_csv
-from songcoder.evaluate import plots
+from songcoder.errors import UserError
+from songcoder.evaluate import librosa_baseline, plots
 from songcoder.evaluate.report import evaluate_all
 from songcoder.figures import results
 from songcoder.sdae import train as sdae
@@ -21,51 +24,89 @@ from songcoder.sdae.stack import DeepAutoencoder
 LABELS = ("style", "pattern")   # synth labels, used when the manifest has them
 
 
-def split_labels(split: str) -> dict[str, np.ndarray]:
-    by_id = {r["id"]: r for r in read_manifest("data/manifest.csv")}
-    with open(f"data/features/{split}_index.csv", newline="") as f:
-        ids = [r["id"] for r in csv.DictReader(f)]
+def split_ids(features: str, split: str) -> list[str]:
+    with open(f"{features}/{split}_index.csv", newline="") as f:
+        return [r["id"] for r in csv.DictReader(f)]
+
+
+def split_labels(by_id: dict, features: str, split: str) -> dict[str, np.ndarray]:
+    ids = split_ids(features, split)
     return {name: np.array([by_id[i][name] for i in ids]) for name in LABELS
             if ids and all(by_id[i].get(name) for i in ids)}
 
 
+def peer(cfg, by_id: dict, features: str, halves: np.ndarray):
+    """The librosa baseline of the test halves; the halves cut to the songs it could read."""
+    test_songs = list(dict.fromkeys(split_ids(features, "test")))   # one halves pair a song
+    if len(test_songs) != halves.shape[1]:
+        raise UserError(f"{features}/test_halves.npy has {halves.shape[1]} songs but "
+                        f"test_index.csv {len(test_songs)}: rerun prepare")
+    train_songs = list(dict.fromkeys(split_ids(features, "train")))
+    p = librosa_baseline.peer_halves(by_id, test_songs, train_songs,
+                                     cfg.baseline_train_songs, cfg.workers, cfg.seed)
+    for song, reason in p.errors.items():
+        print(f"evaluate: librosa baseline: {by_id[song]['path']}: {reason}")
+    return p, halves[:, p.ok]
+
+
 @stage_main("evaluate")
 def main() -> None:
+    io = paths("manifest", "features", "model", "metrics", "depth", "groups", "figures",
+               "registry", many=("layers",))
     cfg = sections("evaluate")
-    x = load_splits("data/features")
-    halves = np.load("data/features/test_halves.npy")
-    greedy = DeepAutoencoder.from_layers([sdae.load(f"models/layer_{k}.pt") for k in (1, 2, 3)])
+    x = load_splits(io.features)
+    halves = np.load(f"{io.features}/test_halves.npy")
+    by_id = {r["id"]: r for r in read_manifest(io.manifest)}
+    peers, baseline = {}, {}
+    if cfg["evaluate"].baseline == "librosa":
+        p, halves = peer(cfg["evaluate"], by_id, io.features, halves)
+        peers["librosa"] = (p.first[p.ok], p.second[p.ok], p.stats_rows)
+        baseline = {"librosa": {"zscore": p.zscore, **p.speed}}
+    greedy = DeepAutoencoder.from_layers([sdae.load(path) for path in io.layers])
+    finetuned = sdae.load(io.model)
     with tracking.stage_run("evaluate", cfg) as run:
         metrics = evaluate_all(cfg["evaluate"], x["train"], x["test"],
-                               finetuned=sdae.load("models/sdae.pt"), greedy=greedy,
-                               halves=(halves[0], halves[1]), labels=split_labels("test"),
-                               x_val=x["val"], val_labels=split_labels("val"))
+                               finetuned=finetuned, greedy=greedy,
+                               halves=(halves[0], halves[1]),
+                               labels=split_labels(by_id, io.features, "test"),
+                               x_val=x["val"], val_labels=split_labels(by_id, io.features, "val"),
+                               peers=peers)
+        metrics["baseline"] = baseline          # how the peer was computed, and how fast
         result = results(metrics)
-        save_json("metrics/evaluate.json", result)
-        save_text("plots/evaluate/depth.csv",
-                  to_csv(plots.depth_rows(result), ["model", "size", "rel_error"]))
-        save_text("plots/evaluate/groups.csv",
-                  to_csv(plots.group_rows(result), ["model", "group", "rel_error"]))
-        figures = plots.save_figures(metrics, "plots/evaluate")
-        run.log_result(metrics, headline=("rel_error.finetuned_21", "rel_error.pca_21",
-                                          "retrieval.p_at_10_code", "collapsed"))
-        registry = tracking.register_encoder(run, "models/sdae.pt", "data/features/norm.npz",
-                                             metrics["rel_error"]["finetuned_21"])
+        save_json(io.metrics, result)
+        save_text(io.depth, to_csv(plots.depth_rows(result), ["model", "size", "rel_error"]))
+        save_text(io.groups, to_csv(plots.group_rows(result), ["model", "group", "rel_error"]))
+        figures = plots.save_figures(metrics, io.figures)
+        code = finetuned.sizes[-1]
+        run.log_result(metrics, headline=(f"rel_error.finetuned_{code}", f"rel_error.pca_{code}",
+                                          "retrieval.p_at_10_code", "retrieval.mrr_halves_code",
+                                          "collapsed"))
+        learned_from = tracking.data_fingerprint(f"{io.features}/train_excerpts.npy")
+        registry = tracking.register_encoder(run, io.model, f"{io.features}/norm.npz",
+                                             metrics["rel_error"][f"finetuned_{code}"],
+                                             learned_from, n_in=finetuned.sizes[0], n_out=code)
         # The registry entry is this stage's own (DVC-cached) output, so a fresh clone, whose
         # git-tracked metrics and plots already match, still runs evaluate and registers. Only
         # what the data decide goes in it (the version and the store's path differ from store
-        # to store, and dvc.lock would change on every clone): version and champion are printed.
-        save_json("models/registry.json", {"model": tracking.ENCODER_NAME,
-                                           "test_rel_error": result["rel_error"]["finetuned_21"]})
-        for path in ["metrics/evaluate.json", "plots/evaluate/depth.csv",
-                     "plots/evaluate/groups.csv", *figures]:
+        # to store, and dvc.lock would change on every clone): version, corpus fingerprint and
+        # champion alias are printed and kept as the MLflow model version's tags.
+        save_json(io.registry, {"model": tracking.ENCODER_NAME,
+                                "test_rel_error": result["rel_error"][f"finetuned_{code}"]})
+        for path in [io.metrics, io.depth, io.groups, *figures]:
             run.log_artifact(path)
     rel = metrics["rel_error"]
     print("evaluate: relative error " + ", ".join(f"{k} {v:.3f}" for k, v in rel.items())
           + f"; collapsed: {metrics['collapsed']}")
+    r = metrics["retrieval"]
+    if "halves_songs" in r:
+        reps = [k[len("top1_halves_"):] for k in r if k.startswith("top1_halves_")]
+        print(f"evaluate: same-song halves ({r['halves_songs']} songs) top-1 / MRR: "
+              + ", ".join(f"{k} {r['top1_halves_' + k]:.2f}/{r['mrr_halves_' + k]:.2f}"
+                          for k in reps))
     if registry:
         print(f"evaluate: registered {tracking.ENCODER_NAME} v{registry['version']} as candidate"
-              + (", now champion" if registry["champion"] else ", champion unchanged"))
+              + (f", now {registry['alias']} and champion" if registry["champion"]
+                 else f", {registry['alias']} unchanged"))
 
 
 if __name__ == "__main__":

@@ -1,17 +1,20 @@
 """Stage `generate`: continue held-out (test) songs from a 1 s seed with the trained RNN.
 
-Writes generated/<song>.{wav,png} (seed + continuation; spectrogram with the seed boundary)
-and metrics/generate.json (collapse time, log-spectral distance, baselines, speed, NLL).
+Writes <out>/<song>.{wav,png} (seed + continuation; spectrogram with the seed boundary), one
+example picture and the metrics (the judge of `songcoder.evaluate.generation` for the model,
+the real continuation and the baselines; speed; NLL), at the paths given on the command line
+(dvc.yaml). `encoder_top1` uses the song encoder and the test songs' features.
 """
 
 import shutil
 from pathlib import Path
 
-from common import sections, stage_main
+from common import paths, sections, stage_main
 
 from songcoder import tracking
 from songcoder.atomic import save_json
 from songcoder.audio.collection import read_manifest
+from songcoder.evaluate.generation import SongEncoder
 from songcoder.figures import results
 from songcoder.rnn import train as rnn
 from songcoder.rnn.generate import generate_all
@@ -19,31 +22,35 @@ from songcoder.rnn.generate import generate_all
 
 @stage_main("generate")
 def main() -> None:
-    cfg = sections("generate")
-    test = [r["path"] for r in read_manifest("data/manifest.csv") if r["split"] == "test"]
-    model = rnn.load("models/rnn.pt")
-    shutil.rmtree("generated", ignore_errors=True)   # only this run's files
-    Path("plots/generate").mkdir(parents=True, exist_ok=True)
+    io = paths("manifest", "model", "encoder", "features", "out", "example", "metrics")
+    cfg = sections("generate", "prepare")
+    manifest = read_manifest(io.manifest)
+    test = [r["path"] for r in manifest if r["split"] == "test"]
+    encoder = SongEncoder.from_files(io.encoder, io.features, manifest, cfg["prepare"])
+    model = rnn.load(io.model)
+    shutil.rmtree(io.out, ignore_errors=True)   # only this run's files
+    Path(io.example).parent.mkdir(parents=True, exist_ok=True)
     with tracking.stage_run("generate", cfg) as run:
-        metrics, files = generate_all(model, cfg["generate"], test, "generated")
-        save_json("metrics/generate.json", results(metrics))
+        metrics, files = generate_all(model, cfg["generate"], test, io.out, encoder=encoder,
+                                      feature_kw=encoder.feature_kw)
+        save_json(io.metrics, results(metrics))
         run.log_result({k: v for k, v in metrics.items() if k != "per_song"},
-                       headline=("lsd_db", "time_to_collapse_s", "onset_periodicity"))
-        run.log_artifact("metrics/generate.json")
+                       headline=("lsd_db", "time_to_collapse_s", "onset_periodicity",
+                                 "tempo_match", "chroma_corr", "encoder_top1"))
+        run.log_artifact(io.metrics)
         for f in files:
-            run.log_artifact(f, "generated")
-        shutil.copyfile(files[1], "plots/generate/example.png")   # the README's picture
-        run.log_artifact("plots/generate/example.png")
+            run.log_artifact(f, Path(io.out).name)
+        shutil.copyfile(files[1], io.example)   # the README's picture
+        run.log_artifact(io.example)
     for name, why in metrics["skipped"].items():
         print(f"generate: skipped {name}: {why}")
-    base = metrics["baselines"]["repeat_last_frame"]
-    print(f"generate: {metrics['songs']} songs, collapse after {metrics['time_to_collapse_s']:.1f} s,"
-          f" LSD {metrics['lsd_db']:.1f} dB (repeat-last-frame {base['lsd_db']:.1f} dB), "
-          f"{metrics['realtime_factor']:.1f}x realtime; spectral flatness "
-          f"{metrics['spectral_flatness']:.3f} (real {metrics['real']['spectral_flatness']:.3f}, "
-          f"white noise 0.56), onset periodicity {metrics['onset_periodicity']:.2f} "
-          f"(real {metrics['real']['onset_periodicity']:.2f})")
-
+    real, noise = (metrics["baselines"][k] for k in ("real_continuation", "seed_spectrum_noise"))
+    fmt = lambda v: "n/a" if v is None else f"{v:.2f}"   # noqa: E731
+    print(f"generate: {metrics['songs']} songs, {metrics['realtime_factor']:.1f}x realtime; "
+          f"model / real continuation / seed-spectrum noise: "
+          + "; ".join(f"{k} {fmt(metrics[k])} / {fmt(real[k])} / {fmt(noise[k])}"
+                      for k in ("time_to_collapse_s", "onset_periodicity", "tempo_match",
+                                "chroma_corr", "tonality", "encoder_top1", "copy_score")))
 
 if __name__ == "__main__":
     main()

@@ -1,8 +1,8 @@
-"""Stage `ingest`: songs -> data/manifest.csv, data/skipped.csv (+ data/audio for synth)."""
+"""Stage `ingest`: songs -> the manifest and the skipped list (+ rendered audio for synth)."""
 
 from pathlib import Path
 
-from common import sections, stage_main
+from common import paths, sections, stage_main
 
 from songcoder import tracking
 from songcoder.atomic import save_json
@@ -12,13 +12,14 @@ from songcoder.ingest import ingest
 
 @stage_main("ingest")
 def main() -> None:
+    io = paths("audio", "manifest", "skipped", "metrics")
     cfg = sections("data")
     with tracking.stage_run("ingest", cfg) as run:
-        result = ingest(cfg["data"], audio_dir=Path("data/audio"),
-                        manifest=Path("data/manifest.csv"), skipped=Path("data/skipped.csv"))
-        save_json("metrics/ingest.json", results(result.metrics))
+        result = ingest(cfg["data"], audio_dir=Path(io.audio), manifest=Path(io.manifest),
+                        skipped=Path(io.skipped))
+        save_json(io.metrics, results(result.metrics))
         run.log_result(result.metrics, headline=("songs", "skipped"))
-        for path in ("data/manifest.csv", "data/skipped.csv", "metrics/ingest.json"):
+        for path in (io.manifest, io.skipped, io.metrics):
             run.log_artifact(path)
     for s in result.skipped:
         print(f"ingest: skipped {s['file']}: {s['reason']}")

@@ -1,8 +1,8 @@
-"""Stage `prepare`: manifest -> data/features/{train,val,test}.npy (N x 1482) + index + stats."""
+"""Stage `prepare`: manifest -> features/{train,val,test}.npy (N x 1482) + index + stats."""
 
 from pathlib import Path
 
-from common import sections, stage_main
+from common import paths, sections, stage_main
 
 from songcoder import tracking
 from songcoder.atomic import save_json, save_text
@@ -13,15 +13,16 @@ from songcoder.prepare import prepare
 
 @stage_main("prepare")
 def main() -> None:
+    io = paths("manifest", "features", "metrics", "tempo")
     cfg = sections("prepare")
+    features = Path(io.features)
     with tracking.stage_run("prepare", cfg) as run:
-        result = prepare(cfg["prepare"], read_manifest("data/manifest.csv"), Path("data/features"))
-        save_json("metrics/prepare.json", results(result.metrics))
-        save_text("plots/prepare/tempo.csv",
-                  to_csv(result.tempo_rows, ["id", "split", "true_bpm", "est_bpm"]))
+        result = prepare(cfg["prepare"], read_manifest(io.manifest), features)
+        save_json(io.metrics, results(result.metrics))
+        save_text(io.tempo, to_csv(result.tempo_rows, ["id", "split", "true_bpm", "est_bpm"]))
         run.log_result(result.metrics, headline=("tempo_acc1", "tempo_acc2"))
-        for path in ("metrics/prepare.json", "plots/prepare/tempo.csv",
-                     "data/features/skipped.csv", "data/features/test_index.csv"):
+        for path in (io.metrics, io.tempo, features / "skipped.csv",
+                     features / "test_index.csv"):
             run.log_artifact(path)
     for s in result.skipped:
         print(f"prepare: skipped {s['file']}: {s['reason']}")

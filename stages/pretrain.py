@@ -1,14 +1,10 @@
-"""Stages `pretrain_1..3`: train denoising layer k on the codes of layer k-1 (features for k=1).
+"""Stages `pretrain@K`: train denoising layer K on the codes of layer K-1 (the features for K=1).
 
-Usage: python stages/pretrain.py K
-Writes models/layer_K.pt, data/codes/layer_K/{train_excerpts,val_excerpts,test}.npy,
-metrics/pretrain_K.json,
-plots/pretrain_K.csv (per-epoch curves).
+Writes the layer (self-describing), its codes of the autoencoder's rows ({train,val}_excerpts,
+test .npy), metrics and per-epoch curves, at the paths given on the command line (dvc.yaml).
 """
 
-import sys
-
-from common import load_rows, sections, stage_main
+from common import check_layer_count, load_rows, paths, sections, stage_main
 
 from songcoder import tracking
 from songcoder.atomic import save_json, save_npy
@@ -18,13 +14,16 @@ from songcoder.training import checkpoint_dir, data_fingerprint, drop_checkpoint
 
 
 def main() -> None:
-    k = int(sys.argv[1])
-    stage = f"pretrain_{k}"
+    io = paths("input", "features", "model", "codes", "metrics", "plot",
+               numbers=("layer", "of"))
+    k = io.layer
+    stage = f"pretrain_{k}"     # the MLflow run, checkpoint folder and fault-hook name
 
     @stage_main(stage)
     def run_stage() -> None:
         cfg = sections("sdae", "trainer")
-        x, songs = load_rows("data/features" if k == 1 else f"data/codes/layer_{k - 1}")
+        check_layer_count(cfg["sdae"], io.of)
+        x, songs = load_rows(io.input, io.features)
         ckpt = checkpoint_dir(stage, *cfg.values(), data_fingerprint(x["train"]))
         with tracking.stage_run(stage, cfg) as run:
             metrics, layer = sdae.pretrain_layer(cfg["sdae"], cfg["trainer"], k, x["train"],
@@ -32,15 +31,15 @@ def main() -> None:
                                                  logger=run.lightning_logger())
             if tracking.is_rank_zero():
                 history = metrics.pop("history")
-                sdae.save(f"models/layer_{k}.pt", layer, cfg["sdae"])
+                sdae.save(io.model, layer, cfg["sdae"])
                 for split, xs in x.items():   # train/val: excerpt rows, as the layer above reads them
                     name = f"{split}_excerpts" if split != "test" else split
-                    save_npy(f"data/codes/layer_{k}/{name}.npy", sdae.encode(layer, xs))
-                sdae.write_history_csv(f"plots/{stage}.csv", history)
-                save_json(f"metrics/{stage}.json", results(metrics))
+                    save_npy(f"{io.codes}/{name}.npy", sdae.encode(layer, xs))
+                sdae.write_history_csv(io.plot, history)
+                save_json(io.metrics, results(metrics))
                 run.log_best(metrics, headline=("val/rel_error", "best_epoch"))
-                run.log_artifact(f"metrics/{stage}.json")
-                run.log_artifact(f"plots/{stage}.csv")
+                run.log_artifact(io.metrics)
+                run.log_artifact(io.plot)
                 print(f"{stage}: val rel_error {metrics['val/rel_error']:.4f} "
                       f"after {metrics['epochs']} epochs")
         drop_checkpoints(ckpt)

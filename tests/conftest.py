@@ -54,6 +54,14 @@ def run(cmd: list[str], cwd: Path, check: bool = True, timeout: int = 600,
     return p
 
 
+def dvc_stages(root: Path) -> dict:
+    """{name: stage} of a repository's dvc.yaml as DVC resolves it (foreach expanded, vars and
+    params interpolated)."""
+    from dvc.repo import Repo as DvcRepo
+    with DvcRepo(str(root)) as dvc:
+        return {s.name: s for s in dvc.index.stages}
+
+
 TINY_PARAMS = {
     "data": {"songs": 12, "seconds": 8.0, "sample_rate": 16000, "min_seconds": 2.0,
              "workers": 1},
@@ -62,6 +70,7 @@ TINY_PARAMS = {
     "rnn": {"hidden": 32, "epochs": 2, "steps_per_epoch": 3, "val_steps": 1, "batch_size": 4,
             "tbptt_seconds": 0.25, "tbptt_chunks": 2},
     "generate": {"count": 2, "seconds": 2.0},
+    "evaluate": {"workers": 1},   # the librosa baseline in-process: no worker start-up per run
 }
 
 
@@ -82,7 +91,7 @@ def repo(tmp_path: Path):
 def pipeline(tmp_path_factory):
     """One real `dvc repro` of the whole pipeline on the tiny config, shared by read-only tests."""
     repo = make_repo(tmp_path_factory.mktemp("pipeline") / "repo")
-    repo.dvc("repro")
+    repo.repro = repo.dvc("repro")      # its output, for the tests of what stages print
     return repo
 
 

@@ -1,6 +1,7 @@
 """The `songcoder` command on a pipeline run by `dvc repro` (tiny corpus), as a person uses it."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 
@@ -39,10 +40,103 @@ def test_similar_finds_the_song_itself_first(pipeline):
 
 def test_runs_and_info_and_help(pipeline, tmp_path):
     out = run(["songcoder", "runs"], pipeline.path).stdout
-    assert "ae_21" in out and len(out.splitlines()) == 2
+    assert "ae_21" in out and "lsd_db=" in out and len(out.splitlines()) == 3   # a run: 2 lines
+    assert all(len(line) <= 80 for line in out.splitlines())
     assert "(present)" in run(["songcoder", "info"], pipeline.path).stdout
     assert "nearest songs" in run(["songcoder", "--help"], pipeline.path).stdout
     other = tmp_path / "elsewhere"
     other.mkdir()
     p = run(["songcoder", "embed", str(tmp_path)], other, check=False)
     assert p.returncode == 2 and "models/sdae.pt not found" in p.stderr
+
+
+def test_stage_output_is_quiet_and_says_each_epoch(pipeline):
+    log = pipeline.repro.stdout + pipeline.repro.stderr
+    for noise in ("GPU available", "TPU available", "Tip:", "site-packages", "\x1b[",
+                  "Downloading artifacts", "Successfully registered", "Creating initial"):
+        assert noise not in log, noise
+    for stage in ("pretrain_1", "finetune", "train_rnn"):   # not a terminal: one line an epoch
+        beats = [line for line in log.splitlines() if line.startswith(f"{stage}: epoch ")]
+        assert len(beats) == 2 and "2/2" in beats[1] and "loss" in beats[1], beats
+
+
+def test_similar_shows_bpm_and_keeps_tempo_compatible_songs(pipeline):
+    from songcoder.playlist import tempo_fits
+    song = str(pipeline.path / "data/audio/synth-00004.flac")
+    every = [json.loads(line) for line in
+             run(["songcoder", "similar", song, "--k", "50", "--json"], pipeline.path)
+             .stdout.splitlines()]
+    assert len(every) == 12 and all(r["bpm"] > 0 for r in every)
+    own = every[0]["bpm"]
+    kept = [json.loads(line) for line in run(["songcoder", "similar", song, "--k", "50",
+                                              "--json", "--bpm-tolerance", "4"],
+                                             pipeline.path).stdout.splitlines()]
+    fits = [r["path"] for r in every if tempo_fits(own, r["bpm"], 0.04)]
+    assert [r["path"] for r in kept] == fits and 1 <= len(fits) < 12
+    table = run(["songcoder", "similar", song, "--k", "3"], pipeline.path).stdout.splitlines()
+    assert f"{own:.1f} BPM" in table[0] and "BPM" in table[1] and len(table) == 5
+
+
+def test_similar_names_songs_relative_to_the_collection_folder(pipeline, tmp_path):
+    """Two folders holding files of the same names: the table tells them apart."""
+    import csv
+    import shutil
+
+    rows = list(csv.DictReader(open(pipeline.path / "data/manifest.csv")))
+    for i, r in enumerate(rows):
+        new = tmp_path / "music" / "ab"[i % 2] / f"track{i // 2}.flac"
+        new.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(r["path"] if r["path"].startswith("/") else pipeline.path / r["path"], new)
+        r["path"] = str(new)
+    manifest = tmp_path / "manifest.csv"
+    with open(manifest, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    out = run(["songcoder", "similar", rows[0]["path"], "--k", "12", "--manifest",
+               str(manifest)], pipeline.path).stdout
+    names = [line.split()[-1] for line in out.splitlines()[2:]]
+    assert names[0] == "a/track0.flac" and "b/track0.flac" in names and len(set(names)) == 12
+
+
+def test_playlist_of_the_collection_and_of_files(pipeline, tmp_path):
+    out = run(["songcoder", "playlist", "--bpm-tolerance", "6"], pipeline.path)
+    lines = out.stdout.splitlines()
+    assert lines[0] == "#EXTM3U" and len(lines) == 1 + 2 * 12
+    paths = lines[2::2]
+    assert len(set(paths)) == 12 and all(Path(p).is_file() for p in paths)
+    assert all(line.startswith("#EXTINF:8,") and line.endswith(" BPM)") for line in lines[1::2])
+    assert "12 songs" in out.stderr and "tempo clashes" in out.stderr
+    songs = [str(pipeline.path / f"data/audio/synth-0000{i}.flac") for i in range(4)]
+    m3u = tmp_path / "mix.m3u"
+    p = run(["songcoder", "playlist", *songs, "--out", str(m3u), "--first", songs[2]],
+            pipeline.path)
+    mix = m3u.read_text().splitlines()
+    assert p.stdout == "" and sorted(mix[2::2]) == songs and mix[2] == songs[2]
+
+
+def test_generate_says_what_it_wrote_and_draws_it(pipeline, tmp_path):
+    import soundfile as sf
+    song = str(pipeline.path / "data/audio/synth-00000.flac")
+    out = tmp_path / "continued.wav"
+    p = run(["songcoder", "generate", "--seed", song, "--seconds", "0.5", "--out", str(out)],
+            pipeline.path)
+    info = sf.info(out)
+    assert info.channels == 1 and f"{info.samplerate} Hz, mono, {info.duration:.2f} s" in p.stdout
+    assert (tmp_path / "continued.png").read_bytes()[:4] == b"\x89PNG"
+    assert str(tmp_path / "continued.png") in p.stdout
+
+
+def test_info_fits_80_columns(pipeline):
+    out = run(["songcoder", "info"], pipeline.path).stdout
+    assert "metrics/evaluate.json" in out and "rel_error:" in out
+    assert all(len(line) <= 80 for line in out.splitlines()), max(out.splitlines(), key=len)
+
+
+def test_playlist_names_an_unwritable_out_in_one_line(pipeline, tmp_path):
+    a_file = tmp_path / "a_file"
+    a_file.touch()
+    p = run(["songcoder", "playlist", "--out", str(a_file / "mix.m3u")], pipeline.path,
+            check=False)
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert p.stderr.startswith(f"songcoder playlist: error: --out {a_file / 'mix.m3u'}: cannot")

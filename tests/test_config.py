@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import ROOT, run
+from tests.conftest import ROOT, dvc_stages, run
 from songcoder import config as c
 
 
@@ -54,7 +54,14 @@ def test_stage_stops_before_any_work_on_bad_params(repo):
     params = yaml.safe_load((repo.path / "params.yaml").read_text())
     params["data"]["songs"] = -5
     (repo.path / "params.yaml").write_text(yaml.safe_dump(params))
-    p = run(["python", "stages/ingest.py"], repo.path, check=False)
+    p = run(["sh", "-c", dvc_stages(repo.path)["ingest"].cmd], repo.path, check=False)
     assert p.returncode == 2
     assert "data.songs: expected a value >= 3, got -5" in p.stderr
     assert not (repo.path / "data").exists() and not (repo.path / "mlflow.db").exists()
+
+
+def test_sdae_layers_may_have_any_length():
+    for sizes in ([21], [64, 21], [352, 128, 84, 42, 21]):
+        assert c.build(c.SdaeConfig, "sdae", {"layers": sizes}).layers == sizes
+    with pytest.raises(c.ConfigError, match="sdae.layers: expected at least one layer size"):
+        c.build(c.SdaeConfig, "sdae", {"layers": []})

@@ -1,9 +1,12 @@
-"""A real `dvc repro` of pretrain_1..3, finetune and evaluate on a tiny corpus."""
+"""A real `dvc repro` of pretrain@1..3, finetune and evaluate on a tiny corpus."""
 
 import json
 
 import numpy as np
+import pytest
 from mlflow.tracking import MlflowClient
+
+from songcoder import tracking
 
 
 def test_sdae_stages_through_dvc(pipeline):
@@ -13,7 +16,7 @@ def test_sdae_stages_through_dvc(pipeline):
     n = {s: len(np.load(p / f"data/features/{s}.npy")) for s in ("train_excerpts", "val_excerpts",
                                                                  "test")}
     for k, size in zip((1, 2, 3), (352, 84, 21)):
-        assert (p / f"models/layer_{k}.pt").exists()
+        assert (p / f"models/layers/layer_{k}.pt").exists()
         for split, rows in n.items():
             codes = np.load(p / f"data/codes/layer_{k}/{split}.npy")
             assert codes.shape == (rows, size) and np.isfinite(codes).all()
@@ -27,6 +30,18 @@ def test_sdae_stages_through_dvc(pipeline):
     assert set(ev["retrieval"]) >= {"top1_halves_code", "top1_halves_raw", "p_at_10_code",
                                     "p_at_10_raw", "p_at_10_pca_21"}
     assert set(ev["retrieval_val"]) == {k for k in ev["retrieval"] if k.startswith("p_at_")}
+    test_songs = np.load(p / "data/features/test_halves.npy").shape[1]
+    assert ev["retrieval"]["halves_songs"] == test_songs >= 2      # the baseline read every one
+    r = ev["retrieval"]
+    for rep in ("code", "raw", "pca_21", "librosa"):
+        assert 0 <= r[f"top1_halves_{rep}"] <= r[f"mrr_halves_{rep}"] <= 1
+    lib = ev["baseline"]["librosa"]
+    assert lib["zscore"] == "train" and lib["failed"] == 0 and "realtime_factor" not in lib
+    lines = (p / "data/features/train_index.csv").read_text().splitlines()[1:]
+    train_songs = len({line.split(",")[1] for line in lines})    # column `id`
+    assert lib["songs"] == test_songs + train_songs                # fewer than 100 train songs
+    assert ev["rel_error_vs_pca"]["finetuned_21"] == pytest.approx(       # each rounded to
+        ev["rel_error"]["finetuned_21"] / ev["rel_error"]["pca_21"], rel=1e-4)  # 5 digits
     assert isinstance(ev["collapsed"], bool)
     assert (p / "plots/evaluate/rel_error_depth.png").stat().st_size > 1000
     registry = json.loads((p / "models/registry.json").read_text())
@@ -42,5 +57,11 @@ def test_sdae_stages_through_dvc(pipeline):
     curve = client.get_metric_history(runs["finetune"].info.run_id, "sdae/val/rel_error")
     assert len(curve) == 2  # per-epoch curve in the stage's own run, not an orphan run
     assert runs["evaluate"].data.metrics["rel_error.finetuned_21"] == ev["rel_error"]["finetuned_21"]
+    # the encoder version: tagged with its training data's fingerprint, champion of that corpus
+    fingerprint = tracking.data_fingerprint(p / "data/features/train_excerpts.npy")
+    version = client.get_model_version_by_alias("songcoder-encoder", f"champion-{fingerprint}")
+    assert version.tags["data_fingerprint"] == fingerprint
+    assert float(version.tags["test_rel_error"]) == pytest.approx(ev["rel_error"]["finetuned_21"],
+                                                                  rel=1e-4)
     stage_or_parent = {r.info.run_id for r in repo.mlflow_runs()}
     assert len(stage_or_parent) == len(runs) + 1  # + 1 parent: Lightning made no extra runs

@@ -33,7 +33,7 @@ def test_champion_moves_only_when_the_test_error_improves(tmp_path, monkeypatch,
     results = []
     for rel in (0.5, 0.6, 0.4):
         with tracking.stage_run("evaluate", {"evaluate": EvaluateConfig()}) as run:
-            results.append(tracking.register_encoder(run, model_path, norm_path, rel,
+            results.append(tracking.register_encoder(run, model_path, norm_path, rel, "synth",
                                                      n_in=12, n_out=3))
     assert [r["champion"] for r in results] == [True, False, True]
     client = MlflowClient(uri)
@@ -49,3 +49,48 @@ def test_champion_moves_only_when_the_test_error_improves(tmp_path, monkeypatch,
     codes = loaded.predict(raw)
     expected = sdae.encode(model, (raw - mean) / std)   # normalisation travels with the model
     assert codes.shape == (5, 3) and np.allclose(codes, expected, atol=1e-6)
+
+
+def test_each_corpus_keeps_its_own_champion(tmp_path, monkeypatch, encoder_files):
+    """A real-music encoder (rel. error 0.45) is not compared with a synthetic one (0.05):
+    it becomes its corpus's champion and `@champion`, and the synthetic champion stays
+    loadable by its own alias; `@champion` follows the latest corpus evaluated."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("SONGCODER_PIPELINE_ID", "corpora")
+    monkeypatch.chdir(tmp_path)
+    model_path, norm_path, *_ = encoder_files
+    synth = tmp_path / "synth_train.npy"
+    real = tmp_path / "real_train.npy"
+    np.save(synth, np.zeros((4, 12), np.float32))
+    np.save(real, np.ones((4, 12), np.float32))
+    fp = {"synth": tracking.data_fingerprint(synth), "real": tracking.data_fingerprint(real)}
+    assert fp["synth"] != fp["real"] and fp["real"] == tracking.data_fingerprint(real)
+
+    def register(corpus, rel):
+        with tracking.stage_run("evaluate", {"evaluate": EvaluateConfig()}) as run:
+            return tracking.register_encoder(run, model_path, norm_path, rel, fp[corpus],
+                                             n_in=12, n_out=3)
+
+    client = MlflowClient(uri)
+    name = tracking.ENCODER_NAME
+
+    def alias(a):
+        return int(client.get_model_version_by_alias(name, a).version)
+
+    steps = [("synth", 0.05, True), ("real", 0.45, True), ("real", 0.50, False),
+             ("synth", 0.07, False), ("real", 0.40, True)]
+    for version, (corpus, rel, promoted) in enumerate(steps, start=1):
+        r = register(corpus, rel)
+        assert (r["version"], r["champion"], r["alias"]) == \
+            (version, promoted, f"champion-{fp[corpus]}")
+        if corpus == "real" and version == 3:
+            assert alias("champion") == 2 and r["previous_champion_rel_error"] == 0.45
+        if version == 4:   # back to synth: @champion is synth's best, not the last registered
+            assert alias("champion") == 1 and alias(f"champion-{fp['real']}") == 2
+    assert alias("champion") == alias(f"champion-{fp['real']}") == 5
+    assert alias(f"champion-{fp['synth']}") == 1
+    tags = client.get_model_version(name, "5").tags
+    assert tags[tracking.CORPUS_TAG] == fp["real"] and float(tags["test_rel_error"]) == 0.40
+    assert mlflow.pyfunc.load_model(f"models:/{name}@champion-{fp['synth']}").metadata.run_id \
+        == client.get_model_version(name, "1").run_id

@@ -1,10 +1,12 @@
 """`songcoder`: the trained pipeline for people.
 
   songcoder embed FILE...             21-number codes, one JSON line per file (or --format csv)
-  songcoder similar FILE --k 10       nearest songs of the ingested collection in code space
+  songcoder similar FILE --k 10       nearest songs of the ingested collection, with their BPM
+  songcoder playlist [FILE...]        order songs (default: the collection) into a mix, as M3U
   songcoder generate --seed FILE ...  continue a song with the trained audio RNN
   songcoder runs                      the last pipeline runs and their key metrics (MLflow)
   songcoder info                      what is trained and where things are
+  songcoder summary                   the headline figures of the last run and where to look
 
 Run it from the project folder (it reads models/, data/ and params.yaml there).
 """
@@ -14,8 +16,11 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
+import textwrap
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +61,8 @@ class Encoder:
             raise UserError(f"{norm}: cannot read the train statistics ({_first_line(e)})") from e
         self.prep = load_section("prepare", params) if Path(params).exists() else None
 
-    def features(self, path: str) -> np.ndarray:
+    def features(self, path: str):
+        """The file's SongFeatures (1482-d vector and tempo)."""
         from songcoder.audio.io import load
         from songcoder.features.extract import song_features
 
@@ -64,15 +70,20 @@ class Encoder:
         kw = {} if self.prep is None else dict(min_bpm=self.prep.min_bpm,
                                                max_bpm=self.prep.max_bpm,
                                                analysis_rate=self.prep.analysis_rate)
-        return song_features(x, sr, **kw).vector
+        return song_features(x, sr, **kw)
 
     def codes(self, x: np.ndarray) -> np.ndarray:
-        """(N, 1482) raw vectors or already-normalised ones (normalised=True) -> (N, 21)."""
+        """(N, 1482) raw vectors -> (N, 21) codes."""
         from songcoder.sdae.train import encode
         return encode(self.model, ((x - self.mean) / self.std).astype(np.float32))
 
+    def song(self, path: str) -> tuple[np.ndarray, float]:
+        """(21-d code, BPM) of an audio file."""
+        f = self.features(path)
+        return self.codes(f.vector[None])[0], f.tempo_bpm
+
     def embed(self, path: str) -> np.ndarray:
-        return self.codes(self.features(path)[None])[0]
+        return self.song(path)[0]
 
 
 def _embed_all(enc: Encoder, files: list[str]) -> Iterator[dict]:
@@ -107,8 +118,22 @@ def cmd_embed(args) -> int:
     return 0 if ok else 1
 
 
-def _collection(enc: Encoder, features: Path, manifest: Path) -> tuple[list[dict], np.ndarray]:
-    """Every featurised song of the ingested collection with its code."""
+@dataclass
+class Collection:
+    """The ingested songs (manifest rows + split), their codes and detected BPM."""
+    songs: list[dict]
+    codes: np.ndarray
+    bpm: np.ndarray
+
+    def names(self) -> list[str]:
+        """Paths relative to the collection's folder: a/track6.opus and b/track6.opus."""
+        from songcoder.audio.collection import relative_names
+        return relative_names([s["path"] for s in self.songs])
+
+
+def _collection(enc: Encoder, features: Path, manifest: Path) -> Collection:
+    """Every featurised song of the ingested collection (one whole-song row each) with its
+    code and the BPM prepare detected."""
     from songcoder.audio.collection import read_manifest
     from songcoder.sdae.train import encode
 
@@ -117,46 +142,111 @@ def _collection(enc: Encoder, features: Path, manifest: Path) -> tuple[list[dict
         if not path.exists():
             raise UserError(f"{path} not found: run `dvc repro prepare` first")
     by_id = {r["id"]: r for r in read_manifest(manifest)}
-    songs, codes = [], []
+    songs, codes, bpm = [], [], []
     for split in ("train", "val", "test"):
         with open(features / f"{split}_index.csv", newline="") as f:
             rows = list(csv.DictReader(f))
         if rows:
             codes.append(encode(enc.model, np.load(features / f"{split}.npy")))
             songs += [{**by_id.get(r["id"], {"path": r["id"]}), "split": split} for r in rows]
+            bpm += [float(r.get("tempo_bpm") or "nan") for r in rows]
     if not songs:
         raise UserError(f"{features} holds no songs: run `dvc repro prepare` first")
-    return songs, np.concatenate(codes)
+    return Collection(songs, np.concatenate(codes), np.array(bpm))
+
+
+def _tolerance(args) -> float | None:
+    return None if args.bpm_tolerance is None else args.bpm_tolerance / 100
 
 
 def cmd_similar(args) -> int:
+    from songcoder.playlist import tempo_fits
+
     enc = Encoder(args.model, args.norm, args.params)
-    songs, codes = _collection(enc, Path(args.features), Path(args.manifest))
+    col = _collection(enc, Path(args.features), Path(args.manifest))
     try:
-        q = enc.embed(args.file)
+        q, q_bpm = enc.song(args.file)
     except Exception as e:
         print(f"songcoder similar: {args.file}: {_first_line(e)}", file=sys.stderr)
         return 1
-    d = np.sqrt(((codes - q) ** 2).sum(axis=1))
-    order = np.argsort(d, kind="stable")[: args.k]
-    extra = [c for c in ("style", "pattern", "tempo") if c in songs[0]]
+    d = np.sqrt(((col.codes - q) ** 2).sum(axis=1))
+    keep = np.ones(len(d), dtype=bool)
+    if args.bpm_tolerance is not None:
+        keep = tempo_fits(q_bpm, col.bpm, _tolerance(args))
+    order = [i for i in np.argsort(d, kind="stable") if keep[i]][: args.k]
+    extra = [c for c in ("style", "pattern") if c in col.songs[0]]
     if args.json:
         for i in order:
-            print(json.dumps({"path": songs[i]["path"], "distance": round(float(d[i]), 4),
-                              **{c: songs[i][c] for c in extra}}))
+            print(json.dumps({"path": col.songs[i]["path"], "distance": round(float(d[i]), 4),
+                              "bpm": round(float(col.bpm[i]), 1) if np.isfinite(col.bpm[i])
+                              else None,
+                              **{c: col.songs[i][c] for c in extra}}))
+        return 0
+    names = col.names()
+    kept = f", {int(keep.sum())} within {args.bpm_tolerance:g} % of its tempo (x2, x1/2 too)" \
+        if args.bpm_tolerance is not None else ""
+    print(f"{args.file}: {q_bpm:.1f} BPM; nearest of {len(d)} songs{kept}")
+    w = {c: max(len(c), *(len(str(col.songs[i][c])) for i in order)) + 2 for c in extra} \
+        if order else {}
+    print(f"{'distance':>9} {'BPM':>6}  " + "".join(f"{c:<{w[c]}}" for c in extra) + "song")
+    for i in order:
+        print(f"{d[i]:9.3f} {col.bpm[i]:6.1f}  "
+              + "".join(f"{col.songs[i][c]:<{w[c]}}" for c in extra) + names[i])
+    return 0
+
+
+def cmd_playlist(args) -> int:
+    from songcoder.playlist import m3u, order_songs
+
+    enc = Encoder(args.model, args.norm, args.params)
+    if args.files:
+        import soundfile
+        songs, codes, bpm = [], [], []
+        for f in args.files:
+            try:
+                code, tempo = enc.song(f)
+                seconds = soundfile.info(f).duration
+            except Exception as e:      # a bad file must not stop the mix
+                print(f"songcoder playlist: {f}: {_first_line(e)}", file=sys.stderr)
+                continue
+            songs.append({"path": f, "duration": seconds})
+            codes.append(code)
+            bpm.append(tempo)
+        if not songs:
+            return 1
+        col = Collection(songs, np.stack(codes), np.array(bpm))
     else:
-        names = [Path(songs[i]["path"]).name for i in order]
-        w = {c: max(len(c), *(len(str(songs[i][c])) for i in order)) + 2 for c in extra}
-        wn = max(6, *map(len, names)) + 2
-        print(f"{'distance':>9}  {'song':<{wn}}" + "".join(f"{c:>{w[c]}}" for c in extra))
-        for i, name in zip(order, names):
-            print(f"{d[i]:9.3f}  {name:<{wn}}" + "".join(f"{songs[i][c]:>{w[c]}}" for c in extra))
+        col = _collection(enc, Path(args.features), Path(args.manifest))
+    first = None
+    if args.first is not None:
+        wanted = os.path.abspath(args.first)
+        hits = [i for i, s in enumerate(col.songs) if os.path.abspath(s["path"]) == wanted]
+        if not hits:
+            raise UserError(f"--first {args.first} is not one of the songs of the mix")
+        first = hits[0]
+    mix = order_songs(col.codes, col.bpm, tolerance=_tolerance(args), first=first)
+    names = col.names()
+    text = m3u([(os.path.abspath(col.songs[i]["path"]),
+                 float(col.songs[i].get("duration") or "nan"),
+                 f"{names[i]} ({col.bpm[i]:.0f} BPM)") for i in mix.order])
+    if args.out == "-":
+        sys.stdout.write(text)
+    else:
+        from songcoder.atomic import save_text
+        try:
+            save_text(args.out, text)
+        except OSError as e:
+            raise UserError(f"--out {args.out}: cannot write ({e.strerror or e})") from e
+    clashes = f", {mix.clashes} tempo clashes" if args.bpm_tolerance is not None else ""
+    step = float(mix.steps.mean()) if len(mix.steps) else 0.0
+    print(f"songcoder playlist: {len(mix.order)} songs, mean step {step:.3f} in code space"
+          f"{clashes}" + ("" if args.out == "-" else f"; wrote {args.out}"), file=sys.stderr)
     return 0
 
 
 def cmd_generate(args) -> int:
     from songcoder.audio.io import AudioError, load_mono, write
-    from songcoder.rnn.generate import continue_audio, min_seed_samples
+    from songcoder.rnn.generate import continue_audio, save_spectrogram
     from songcoder.rnn.train import load
 
     model = _load_model(args.model, load, "train_rnn")
@@ -171,63 +261,107 @@ def cmd_generate(args) -> int:
         raise UserError(f"--out {args.out} is a folder: give a file name such as song.wav")
     if out_path.suffix.lstrip(".").upper() not in ("WAV", "FLAC", "OGG"):
         raise UserError(f"--out {args.out}: use a .wav, .flac or .ogg name")
-    if len(seed) < min_seed_samples(model):
-        print(f"songcoder generate: {args.seed}: seed shorter than {min_seed_samples(model)} "
+    if len(seed) < model.min_seed_samples():
+        print(f"songcoder generate: {args.seed}: seed shorter than {model.min_seed_samples()} "
               f"samples at {model.sample_rate} Hz", file=sys.stderr)
         return 1
     out = continue_audio(model, seed, args.seconds, args.temperature,
                          np.random.default_rng(args.rng_seed), args.phase_jitter)
+    full, sr = np.concatenate([seed, out]), model.sample_rate
+    png = out_path.with_suffix(".png")
     try:
-        write(args.out, np.concatenate([seed, out]), model.sample_rate)
+        write(args.out, full, sr)
+        save_spectrogram(png, full, sr, len(seed) / sr,
+                         f"{Path(args.seed).name}: {len(seed) / sr:.2f} s seed + "
+                         f"{len(out) / sr:.2f} s generated (T={args.temperature:g})")
     except (OSError, RuntimeError) as e:  # soundfile's errors are RuntimeErrors
         why = e.strerror if isinstance(e, OSError) and e.strerror else _first_line(e)
         print(f"songcoder generate: {args.out}: cannot write ({why})", file=sys.stderr)
         return 1
-    print(f"{args.out}: {len(seed) / model.sample_rate:.2f} s seed + {args.seconds:g} s generated")
+    # the model's rate and mono, whatever the seed was: say so
+    print(f"wrote {args.out}: {sr} Hz, mono, {len(full) / sr:.2f} s "
+          f"({len(seed) / sr:.2f} s seed + {len(out) / sr:.2f} s generated); "
+          f"spectrogram {png}")
     return 0
+
+
+RUN_COLUMNS = (("prepare", "tempo_acc1", "tempo"), ("evaluate", "rel_error.finetuned_21", "ae_21"),
+               ("evaluate", "rel_error.pca_21", "pca_21"),
+               ("generate", "time_to_collapse_s", "collapse_s"), ("generate", "lsd_db", "lsd_db"))
 
 
 def cmd_runs(args) -> int:
-    from mlflow.tracking import MlflowClient
+    import datetime as dt
 
     from songcoder import tracking
-    client = MlflowClient(tracking.tracking_uri())
-    exp = client.get_experiment_by_name(tracking.EXPERIMENT)
-    if exp is None:
-        print("no runs yet: run `dvc repro`")
+    runs = tracking.recent_pipelines(args.n)
+    if not runs:
+        print("no runs yet: run `make run` (or `dvc repro`)")
         return 0
-    parents = client.search_runs([exp.experiment_id], "tags.`songcoder.kind` = 'pipeline'",
-                                 order_by=["attributes.start_time DESC"], max_results=args.n)
-    keys = [("prepare", "tempo_acc1", "tempo"), ("evaluate", "rel_error.finetuned_21", "ae_21"),
-            ("evaluate", "rel_error.pca_21", "pca_21"),
-            ("generate", "time_to_collapse_s", "collapse_s"), ("generate", "lsd_db", "lsd_db")]
-    print(f"{'started':<17}{'pipeline':<28}{'stages':<8}" + "".join(f"{k[2]:>11}" for k in keys))
-    for p in parents:
-        children = client.search_runs([exp.experiment_id],
-                                      f"tags.mlflow.parentRunId = '{p.info.run_id}'")
-        by_stage = {c.data.tags.get("stage"): c for c in children}
-        vals = []
-        for stage, key, _ in keys:
-            v = by_stage[stage].data.metrics.get(key) if stage in by_stage else None
-            vals.append(f"{v:>11.3f}" if v is not None else f"{'-':>11}")
-        import datetime as dt
-        when = dt.datetime.fromtimestamp(p.info.start_time / 1000).strftime("%Y-%m-%d %H:%M")
-        print(f"{when:<17}{(p.info.run_name or '')[:27]:<28}{len(children):<8}" + "".join(vals))
+    print(f"{'started':<17}{'pipeline':<24}{'stages':>6}"
+          + "".join(f"{c[2]:>11}" for c in RUN_COLUMNS[:3]))
+    for r in runs:
+        when = dt.datetime.fromtimestamp(r["start_ms"] / 1000).strftime("%Y-%m-%d %H:%M")
+        vals = [r["stages"].get(stage, {}).get(key) for stage, key, _ in RUN_COLUMNS]
+        cells = [f"{v:>11.3f}" if v is not None else f"{'-':>11}" for v in vals]
+        print(f"{when:<17}{r['name'][:23]:<24}{len(r['stages']):>6}" + "".join(cells[:3]))
+        print(f"{'':<47}" + "".join(f"{c[2]}={v.strip()} " for c, v in
+                                     zip(RUN_COLUMNS[3:], cells[3:])).rstrip())
     return 0
+
+
+def _short(v) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def _wrapped(head: str, items: list[str], width: int = 80) -> list[str]:
+    return textwrap.wrap("  ".join(items), width=width, initial_indent=head,
+                         subsequent_indent=" " * len(head), break_on_hyphens=False)
 
 
 def cmd_info(args) -> int:
+    """What is where, then each metrics file's figures grouped by their first name part,
+    rounded, in 80 columns (per-song tables are left to the files)."""
     from songcoder import tracking
-    items = {"tracking store": tracking.tracking_uri(),
+    from songcoder.summary import grouped
+    uri = tracking.tracking_uri()
+    store = Path(uri[len("sqlite:///"):]) if uri.startswith("sqlite:///") else None
+    items = {"version": _version(),
+             "tracking store": (os.path.relpath(store) if store else uri),
              "manifest": "data/manifest.csv", "features": "data/features/train.npy",
              "encoder": "models/sdae.pt", "audio rnn": "models/rnn.pt"}
     for name, value in items.items():
-        state = "" if "://" in value else ("  (present)" if Path(value).exists() else "  (missing)")
-        print(f"{name:<15} {value}{state}")
+        path = store if name == "tracking store" else Path(value)
+        state = "" if name == "version" or path is None else (
+            "  (present)" if path.exists() else "  (missing)")
+        for line in _wrapped(f"{name:<15} ", [value + state]):
+            print(line)
     for metrics in sorted(Path("metrics").glob("*.json")):
-        print(f"{metrics}: " + ", ".join(f"{k}={v}" for k, v in list(
-            tracking.numeric(json.loads(metrics.read_text())).items())[:6]))
+        try:
+            groups = grouped(json.loads(metrics.read_text()))
+        except (OSError, ValueError) as e:
+            print(f"{metrics}: cannot read ({_first_line(e)})")
+            continue
+        print(f"{metrics}")
+        for group, values in groups.items():
+            for line in _wrapped(f"  {group + ':' if group else '':<14}",
+                                 [f"{k}={_short(v)}" for k, v in values.items()]):
+                print(line)
     return 0
+
+
+def cmd_summary(args) -> int:
+    from songcoder.summary import summary
+    print(summary(Path(args.metrics)))
+    return 0
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("songcoder")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def _positive(kind):
@@ -240,67 +374,132 @@ def _positive(kind):
     return parse
 
 
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """Descriptions as written, and every option's default after its help (none for
+    required options and flags)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if ("%(default)" not in text and action.option_strings and not action.required
+                and action.default not in (None, False, argparse.SUPPRESS)):
+            text += " (default: %(default)s)"
+        return text
+
+
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="songcoder", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = ap.add_subparsers(dest="command", required=True)
+    ap = argparse.ArgumentParser(prog="songcoder", description=__doc__, formatter_class=_Help)
+    ap.add_argument("--version", action="version", version=f"songcoder {_version()}")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name, help, description=None):
+        return sub.add_parser(name, help=help, description=description or help,
+                              formatter_class=_Help)
 
     def with_model(p):
         p.add_argument("--model", default="models/sdae.pt", help="fine-tuned autoencoder")
-        p.add_argument("--norm", default="data/features/norm.npz", help="train statistics")
-        p.add_argument("--params", default="params.yaml", help="for the prepare section")
+        p.add_argument("--norm", default="data/features/norm.npz",
+                       help="train statistics for normalising")
+        p.add_argument("--params", default="params.yaml",
+                       help="its prepare section sets the tempo range and analysis rate")
         return p
 
-    p = with_model(sub.add_parser("embed", help="21-number code of each audio file",
-                                  description="Print one JSON line per file: "
-                                  '{"file": ..., "code": [21 floats]} or {"file": ..., "error": ...}.'
-                                  " Exits non-zero only if no file could be embedded."))
-    p.add_argument("files", nargs="+", metavar="FILE")
-    p.add_argument("--format", choices=["json", "csv"], default="json")
+    def with_collection(p):
+        p.add_argument("--features", default="data/features",
+                       help="the collection's features and *_index.csv (with BPM)")
+        p.add_argument("--manifest", default="data/manifest.csv",
+                       help="the collection's songs and paths")
+        return p
+
+    def with_tolerance(p, what, default):
+        p.add_argument("--bpm-tolerance", type=_positive(float), metavar="PERCENT",
+                       default=default, help=f"{what}: tempi within PERCENT %% of each other, "
+                       "or at double or half time" + ("" if default else
+                                                      " (default: tempo not considered)"))
+
+    p = with_model(command("embed", "21-number code of each audio file",
+                           "Print one JSON line per file: "
+                           '{"file": ..., "code": [21 floats]} or {"file": ..., "error": ...}.'
+                           " Exits non-zero only if no file could be embedded."))
+    p.add_argument("files", nargs="+", metavar="FILE", help="audio files (any format "
+                   "soundfile reads: WAV, FLAC, OGG, Opus, MP3)")
+    p.add_argument("--format", choices=["json", "csv"], default="json",
+                   help="JSON lines, or CSV with a header")
     p.set_defaults(fn=cmd_embed)
 
-    p = with_model(sub.add_parser("similar", help="nearest songs of the collection",
-                                  description="Embed FILE and list the K nearest songs of the "
-                                  "ingested collection by Euclidean distance in code space."))
-    p.add_argument("file", metavar="FILE")
-    p.add_argument("--k", type=_positive(int), default=10)
-    p.add_argument("--features", default="data/features")
-    p.add_argument("--manifest", default="data/manifest.csv")
+    p = with_collection(with_model(command(
+        "similar", "nearest songs of the collection, with their BPM",
+        "Embed FILE and list the K nearest songs of the ingested collection by Euclidean "
+        "distance in code space, with each song's detected tempo. Paths are relative to the "
+        "collection's folder.")))
+    p.add_argument("file", metavar="FILE", help="the song to match")
+    p.add_argument("--k", type=_positive(int), default=10, help="how many songs to list")
+    with_tolerance(p, "keep only songs that mix with FILE", None)
     p.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     p.set_defaults(fn=cmd_similar)
 
-    p = sub.add_parser("generate", help="continue a song with the audio RNN",
-                       description="Take --seed-seconds of FILE from --start as the seed and "
-                       "write seed + --seconds of generated audio to --out.")
-    p.add_argument("--seed", required=True, metavar="FILE")
-    p.add_argument("--seconds", type=_positive(float), default=10.0)
-    p.add_argument("--out", required=True, metavar="FILE.wav")
+    p = with_collection(with_model(command(
+        "playlist", "order songs into a DJ mix (M3U)",
+        "Order the given FILEs (default: the whole ingested collection) so that each step is "
+        "a short hop in code space between tempo-compatible songs (greedy nearest neighbour "
+        "+ 2-opt), and write the mix as an extended M3U playlist.")))
+    p.add_argument("files", nargs="*", metavar="FILE", help="songs to mix (default: the "
+                   "ingested collection)")
+    p.add_argument("--out", default="-", metavar="FILE.m3u", help="where to write (- = stdout)")
+    p.add_argument("--first", metavar="FILE", help="start the mix with this song (default: "
+                   "the song at the edge of the collection)")
+    with_tolerance(p, "steps should join songs that mix (100 = any tempo)", 8.0)
+    p.set_defaults(fn=cmd_playlist)
+
+    p = command("generate", "continue a song with the audio RNN",
+                "Take --seed-seconds of FILE from --start as the seed and write seed + "
+                "--seconds of generated audio to --out (mono, at the model's sample rate), "
+                "and its spectrogram beside it (.png).")
+    p.add_argument("--seed", required=True, metavar="FILE", help="the song to continue")
+    p.add_argument("--seconds", type=_positive(float), default=10.0,
+                   help="seconds to generate")
+    p.add_argument("--out", required=True, metavar="FILE.wav", help=".wav, .flac or .ogg")
     p.add_argument("--start", type=float, default=0.0, help="seed start in the file (s)")
-    p.add_argument("--seed-seconds", type=_positive(float), default=1.0)
+    p.add_argument("--seed-seconds", type=_positive(float), default=1.0,
+                   help="seconds of the song the model hears first")
     p.add_argument("--temperature", type=float, default=0.6,
                    help="sampling temperature (0 = most likely)")
     p.add_argument("--phase-jitter", type=float, default=0.6,
                    help="logmag models: 0 = phase vocoder, 1 = random phase")
-    p.add_argument("--rng-seed", type=int, default=0)
-    p.add_argument("--model", default="models/rnn.pt")
+    p.add_argument("--rng-seed", type=int, default=0, help="seed of the sampler")
+    p.add_argument("--model", default="models/rnn.pt", help="trained audio RNN")
     p.set_defaults(fn=cmd_generate)
 
-    p = sub.add_parser("runs", help="last pipeline runs with key metrics (MLflow)")
-    p.add_argument("-n", type=int, default=10)
+    p = command("runs", "last pipeline runs with key metrics (MLflow)",
+                "The last pipeline runs in the MLflow store of this project (or "
+                "MLFLOW_TRACKING_URI) with their headline figures. Never creates a store.")
+    p.add_argument("-n", type=_positive(int), default=10, help="how many runs")
     p.set_defaults(fn=cmd_runs)
 
-    p = sub.add_parser("info", help="what is trained and where things are")
+    p = command("info", "what is trained and where things are")
     p.set_defaults(fn=cmd_info)
+
+    p = command("summary", "headline figures of the last run and where to look",
+                "What `make run` prints at the end: the headline figures from the metrics "
+                "files and where to look further.")
+    p.add_argument("--metrics", default="metrics", help="folder of the metrics files")
+    p.set_defaults(fn=cmd_summary)
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        return args.fn(args)
+        rc = args.fn(args)
+        sys.stdout.flush()      # a closed pipe shows here, not in the interpreter's exit
+        return rc
     except UserError as e:
         print(f"songcoder {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # the reader left (`songcoder info | head -1`): stop quietly, and point stdout at
+        # /dev/null so the interpreter's final flush does not complain either
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141      # 128 + SIGPIPE, what a shell reports for a tool stopped this way
 
 
 if __name__ == "__main__":

@@ -96,7 +96,7 @@ class TrainerConfig:
 
 @dataclass(frozen=True)
 class SdaeConfig:
-    """`pretrain_1..3`, `finetune`: the stacked denoising autoencoder."""
+    """`pretrain@K` (one per entry of `layers`), `finetune`: the stacked denoising autoencoder."""
 
     layers: list[int] = _f([352, 84, 21], lo=1)
     noise: float = _f(0.20, lo=0.0, hi=1.0, hi_open=True)   # masking fraction per input
@@ -128,9 +128,8 @@ class SdaeConfig:
     seed: int = _f(0, lo=0)
 
     def check(self) -> None:
-        if len(self.layers) != 3:  # the pipeline has three pretrain stages
-            raise ConfigError(f"sdae.layers: expected three layer sizes (one per pretrain "
-                              f"stage), got {self.layers}")
+        if not self.layers:
+            raise ConfigError("sdae.layers: expected at least one layer size, got []")
         if self.regularizer == "sparse" and self.activation not in ("sigmoid", "trelu"):
             raise ConfigError(f"sdae.activation: the sparse regularizer needs activations in "
                               f"(0, 1) (sigmoid or trelu), got {self.activation!r}")
@@ -150,6 +149,9 @@ class EvaluateConfig:
     k: int = _f(10, lo=1)                          # precision@k for retrieval
     collapse_rel_error: float = _f(0.98, lo=0.0)   # at or above: decodes to the mean
     collapse_code_std: float = _f(1e-3, lo=0.0)    # below (mean per-unit std of codes): constant codes
+    baseline: Literal["librosa", "none"] = "librosa"  # peer for same-song halves retrieval
+    baseline_train_songs: int = _f(100, lo=0)      # train songs whose halves z-score the peer; 0 = the test halves
+    workers: int = _f(2, lo=1, hi=256)             # processes decoding songs for the peer
     seed: int = _f(0, lo=0)
 
 
@@ -186,7 +188,7 @@ class RnnConfig:
 class GenerateConfig:
     """`generate`: continue held-out songs from a seed."""
 
-    count: int = _f(3, lo=1)
+    count: int = _f(10, lo=1)
     seed_seconds: float = _f(1.0, lo=0.0, lo_open=True)
     seconds: float = _f(10.0, lo=0.0, lo_open=True)
     temperature: float = _f(0.6, lo=0.0)          # sampling temperature; 0 = most likely (argmax)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from songcoder.atomic import save_text
 from songcoder.audio.collection import Checked, check_file, find_files, song_id, write_outputs
 from songcoder.audio.io import write
 from songcoder.config import DataConfig
@@ -55,6 +56,10 @@ def ingest(cfg: DataConfig, *, audio_dir: Path, manifest: Path, skipped: Path) -
         except FileNotFoundError:
             raise NoUsableDataError(f"data.folder: {folder} is not a folder") from None
         songs = [(str(p), song_id(str(p.relative_to(folder))), {}) for p in files]
+        # the songs stay where they are; a note here keeps DVC from warning, at every stage
+        # that depends on it, that this output is empty
+        save_text(audio_dir / "README.txt", f"Empty on purpose: data.source is folder, so "
+                  f"the songs are read in {folder} (listed in the manifest).\n")
     checked: list[Checked] = list(imap(
         check_file, [(p, sid, cfg.min_seconds, cfg.max_seconds) for p, sid, _ in songs],
         workers=cfg.workers, desc="check audio", on_crash=_crashed))

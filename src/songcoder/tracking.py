@@ -21,6 +21,7 @@ import contextlib
 import os
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -44,6 +45,8 @@ SQLITE_BUSY_MS = 5000
 # Fail fast on a dead server instead of MLflow's minutes of retries.
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+# Stage logs are read in files and CI: no download bars there.
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
 # ----------------------------------------------------------------------------- where
@@ -387,6 +390,8 @@ def stage_run(stage: str, configs: Mapping[str, Any]) -> Iterator[StageRun]:
     uri = tracking_uri()
     check_reachable(uri)
     mlflow.set_tracking_uri(uri)
+    import logging
+    logging.getLogger("mlflow").setLevel(logging.WARNING)   # no "Creating initial tables" chatter
     _short_sqlite_waits()
     p_hash = params_hash(*configs.values())
     try:
@@ -449,6 +454,40 @@ def store_error(uri: str, e: BaseException) -> str:
     return f"MLflow store {uri} cannot be used: {first}"
 
 
+# ----------------------------------------------------------------------------- reading
+
+
+def recent_pipelines(n: int) -> list[dict[str, Any]]:
+    """The last `n` pipeline runs, newest first: {start_ms, name, stages: {stage: metrics}}.
+
+    Only reads: a local store that does not exist is a TrackingError, not a new empty
+    `mlflow.db` (MLflow creates one on first open, e.g. in the wrong folder)."""
+    uri = tracking_uri()
+    if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///"):]).is_file():
+        raise TrackingError(f"no MLflow store here ({uri[len('sqlite:///'):]} does not exist): "
+                            f"run songcoder in the project folder after `make run`, or set "
+                            f"MLFLOW_TRACKING_URI")
+    check_reachable(uri)
+    from mlflow.tracking import MlflowClient
+    try:
+        client = MlflowClient(uri)
+        exp = client.get_experiment_by_name(EXPERIMENT)
+        if exp is None:
+            return []
+        ids = [exp.experiment_id]
+        out = []
+        for p in client.search_runs(ids, "tags.`songcoder.kind` = 'pipeline'",
+                                    order_by=["attributes.start_time DESC"], max_results=n):
+            children = client.search_runs(ids, f"tags.mlflow.parentRunId = '{p.info.run_id}'")
+            out.append({"start_ms": p.info.start_time, "name": p.info.run_name or "",
+                        "stages": {c.data.tags.get("stage"): c.data.metrics for c in children}})
+        return out
+    except Exception as e:
+        if _is_store_error(e):
+            raise TrackingError(store_error(uri, e)) from e
+        raise
+
+
 # ----------------------------------------------------------------------------- model registry
 
 ENCODER_NAME = "songcoder-encoder"
@@ -478,11 +517,36 @@ def _encoder_model_class() -> type:
     return SongEncoder
 
 
+CORPUS_TAG = "data_fingerprint"
+
+
+def data_fingerprint(path: str | Path) -> str:
+    """12 hex digits of the sha1 of a file's bytes (the training matrix an encoder learned
+    from: same songs, excerpts and feature layout give the same fingerprint)."""
+    import hashlib
+    h = hashlib.sha1()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:12]
+
+
+def champion_alias(fingerprint: str) -> str:
+    return f"champion-{fingerprint}"
+
+
 def register_encoder(run: StageRun, model_path: str | Path, norm_path: str | Path,
-                     test_rel_error: float, n_in: int = 1482, n_out: int = 21) -> dict[str, Any]:
-    """Log the encoder in `run`, register a new version of `songcoder-encoder`, alias it
-    `candidate`, and move `champion` to it only if its test relative error beats the
-    champion's. Returns {version, champion, previous_champion_rel_error}."""
+                     test_rel_error: float, fingerprint: str, n_in: int = 1482,
+                     n_out: int = 21) -> dict[str, Any]:
+    """Log the encoder in `run`, register a new version of `songcoder-encoder` tagged with the
+    `fingerprint` of its training data, and alias it `candidate`.
+
+    Test errors are comparable only on the same data, so each corpus keeps its own champion:
+    `champion-<fingerprint>` moves to this version only if its test relative error beats that
+    alias's version. `champion` then names the champion of this (the latest evaluated) corpus,
+    so after training on your music `@champion` is your music's best encoder.
+    Returns {version, champion (promoted within the corpus), previous_champion_rel_error,
+    fingerprint, alias}."""
     if not run.active:
         return {}
     import mlflow
@@ -494,29 +558,60 @@ def register_encoder(run: StageRun, model_path: str | Path, norm_path: str | Pat
     import songcoder
     signature = ModelSignature(inputs=Schema([TensorSpec(np.dtype(np.float32), (-1, n_in))]),
                                outputs=Schema([TensorSpec(np.dtype(np.float32), (-1, n_out))]))
-    info = mlflow.pyfunc.log_model(
-        name="encoder", python_model=_encoder_model_class()(),
-        artifacts={"model": str(model_path), "norm": str(norm_path)}, signature=signature,
-        code_paths=[str(Path(songcoder.__file__).parent)],   # self-contained: no install needed
-        pip_requirements=_requirements(), registered_model_name=ENCODER_NAME)
+    with _hushed():
+        info = mlflow.pyfunc.log_model(
+            name="encoder", python_model=_encoder_model_class()(),
+            artifacts={"model": str(model_path), "norm": str(norm_path)}, signature=signature,
+            code_paths=[str(Path(songcoder.__file__).parent)],  # self-contained: no install needed
+            pip_requirements=_requirements(), registered_model_name=ENCODER_NAME)
     client = MlflowClient(run.uri)
     version = str(info.registered_model_version)
     client.set_model_version_tag(ENCODER_NAME, version, "test_rel_error", str(test_rel_error))
+    client.set_model_version_tag(ENCODER_NAME, version, CORPUS_TAG, fingerprint)
+    alias = champion_alias(fingerprint)
     # Experiments evaluated at once move the same aliases: MLflow's alias upsert is
     # read-then-insert, so the loser of a race gets a UNIQUE-constraint error (retried), and
     # a SQLite store is locked so that the champion comparison sees the latest champion.
     with _store_lock(run.uri):
         _retry(client.set_registered_model_alias, ENCODER_NAME, "candidate", version)
         try:
-            champ = client.get_model_version_by_alias(ENCODER_NAME, "champion")
-            best = float(champ.tags.get("test_rel_error", "inf"))
+            champ = client.get_model_version_by_alias(ENCODER_NAME, alias)
+            best, best_version = float(champ.tags.get("test_rel_error", "inf")), champ.version
         except mlflow.exceptions.MlflowException:
-            best = float("inf")
+            best, best_version = float("inf"), version
         promoted = test_rel_error < best
         if promoted:
-            _retry(client.set_registered_model_alias, ENCODER_NAME, "champion", version)
+            best_version = version
+            _retry(client.set_registered_model_alias, ENCODER_NAME, alias, version)
+        _retry(client.set_registered_model_alias, ENCODER_NAME, "champion", str(best_version))
     return {"version": int(version), "champion": promoted,
-            "previous_champion_rel_error": None if best == float("inf") else best}
+            "previous_champion_rel_error": None if best == float("inf") else best,
+            "fingerprint": fingerprint, "alias": alias}
+
+
+@contextlib.contextmanager
+def _hushed() -> Iterator[None]:
+    """MLflow's advice while logging a model (colour-coded type-hint and pickling warnings,
+    "Successfully registered model", download bars) kept out of the stage's output; shown
+    only if logging fails, where it may explain why."""
+    import io
+    import logging
+    import warnings
+    said = io.StringIO()
+    handler = logging.StreamHandler(said)
+    mlflow_log = logging.getLogger("mlflow")
+    saved = mlflow_log.handlers, mlflow_log.propagate
+    mlflow_log.handlers, mlflow_log.propagate = [handler], False
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stderr(said):
+            warnings.simplefilter("always")
+            warnings.showwarning = lambda msg, cat, *a, **k: said.write(f"{cat.__name__}: {msg}\n")
+            yield
+    except BaseException:
+        sys.stderr.write(said.getvalue())
+        raise
+    finally:
+        mlflow_log.handlers, mlflow_log.propagate = saved
 
 
 def _retry(fn: Any, *args: Any, attempts: int = 5) -> Any:

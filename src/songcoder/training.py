@@ -165,9 +165,54 @@ def show_progress() -> bool:
     return sys.stderr.isatty() and not os.environ.get("CI")
 
 
+def _epoch_figures(trainer: L.Trainer) -> dict[str, float]:
+    """The epoch's losses and errors (what a person watches), by name."""
+    return {k: float(v) for k, v in sorted(trainer.callback_metrics.items())
+            if k.endswith(("loss", "rel_error")) and torch.as_tensor(v).numel() == 1}
+
+
+class Heartbeat(Callback):
+    """One line per epoch with its losses, for logs that are not a terminal (no bar there)."""
+
+    def __init__(self, stage: str):
+        self.stage = stage
+        self.t0 = time.monotonic()
+
+    @rank_zero_only
+    def on_train_epoch_end(self, trainer, pl_module):
+        figures = "  ".join(f"{k} {v:.4g}" for k, v in _epoch_figures(trainer).items())
+        print(f"{self.stage}: epoch {trainer.current_epoch + 1}/{trainer.max_epochs}  {figures}"
+              f"  ({time.monotonic() - self.t0:.0f} s)", flush=True)
+
+
+class LossBar(TQDMProgressBar):
+    """Lightning's bar with the last epoch's losses in place of the logger's `v_num`."""
+
+    def get_metrics(self, trainer, pl_module):
+        items = super().get_metrics(trainer, pl_module)
+        items.pop("v_num", None)
+        return {**items, **{k: f"{v:.4g}" for k, v in _epoch_figures(trainer).items()}}
+
+
+def quiet_third_party() -> None:
+    """Stage output says what the stage did: no Lightning banners ("GPU available", "Tip:
+    try litlogger", "fit stopped"), no deprecation notices from inside torch/Lightning."""
+    import logging
+    import warnings
+    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero",
+                 "lightning.pytorch.accelerators.cuda"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    for module in (r"lightning(\..*)?", r"torch(\..*)?"):
+        warnings.filterwarnings("ignore", category=FutureWarning, module=module)
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=module)
+    from lightning.fabric.utilities.warnings import PossibleUserWarning
+    warnings.filterwarnings("ignore", category=PossibleUserWarning)
+
+
 def make_trainer(cfg: TrainerConfig, *, stage: str, max_epochs: int, ckpt_dir: Path | None,
                  logger: Any = None, **overrides: Any) -> L.Trainer:
     """A Trainer for `stage`. `ckpt_dir=None` disables checkpointing (tests, benchmarks)."""
+    quiet_third_party()
     callbacks: list[Callback] = [FiniteLossGuard(stage), RngState()]
     if os.environ.get(FAULT_ENV):
         callbacks.insert(0, FaultInjection(stage, os.environ[FAULT_ENV]))
@@ -177,8 +222,7 @@ def make_trainer(cfg: TrainerConfig, *, stage: str, max_epochs: int, ckpt_dir: P
         callbacks.append(ModelCheckpoint(dirpath=ckpt_dir, save_last=True, save_top_k=1,
                                          every_n_epochs=1, save_on_train_epoch_end=True))
     progress = show_progress()
-    if progress:
-        callbacks.append(TQDMProgressBar(refresh_rate=10))
+    callbacks.append(LossBar(refresh_rate=10) if progress else Heartbeat(stage))
     kwargs = dict(
         accelerator=cfg.accelerator, devices=_devices(cfg.devices), num_nodes=cfg.num_nodes,
         strategy=cfg.strategy, precision=cfg.precision, deterministic=cfg.deterministic,

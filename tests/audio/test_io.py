@@ -35,6 +35,35 @@ def test_digital_silence(tmp_path: Path):
         validate(p)
 
 
+def _at_rms_db(x: np.ndarray, db: float) -> np.ndarray:
+    return (x * 10 ** (db / 20) / np.sqrt(np.mean(x ** 2))).astype(np.float32)
+
+
+@pytest.mark.parametrize("click", [10 ** (-79 / 20), 0.5])
+def test_quiet_hiss_with_clicks_is_silent(tmp_path: Path, click: float):
+    """The real case: hiss at -91 dBFS RMS with a peak of -79 dBFS passed the old peak rule;
+    a single loud click (-6 dBFS) must not make it music either (it lifts the RMS to -50 dBFS:
+    a quantile of the window levels, not the RMS, is what stays at the hiss)."""
+    sr = 44100
+    x = _at_rms_db(np.random.default_rng(0).normal(size=(sr * 20, 2)), -91)
+    x[sr * 3: sr * 3 + 40] = click
+    p = write_audio(tmp_path / "hiss.flac", x, sr, subtype="PCM_24")
+    with pytest.raises(AudioError, match=r"silent \(loudest 10% of 0.4 s windows at -9\d\.\d dBFS"):
+        validate(p)
+
+
+def test_quiet_songs_are_kept(tmp_path: Path):
+    """A quiet recording (-40 dBFS RMS) and a song that is mostly silence around a loud
+    part are music, not silence."""
+    sr = 44100
+    rng = np.random.default_rng(1)
+    quiet = _at_rms_db(tone(20, sr) + 0.1 * rng.normal(size=(sr * 20, 2)), -40)
+    validate(write_audio(tmp_path / "quiet.flac", quiet, sr, subtype="PCM_16"))
+    sparse = np.zeros((sr * 20, 2), np.float32)
+    sparse[sr * 8: sr * 12] = _at_rms_db(tone(4, sr), -20)      # 4 s of music in 20 s
+    validate(write_audio(tmp_path / "sparse.flac", sparse, sr, subtype="PCM_16"))
+
+
 def test_nan_in_float_wav(tmp_path: Path):
     x = tone(5, 22050)
     x[1000:1010] = np.nan

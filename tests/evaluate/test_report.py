@@ -18,9 +18,17 @@ def test_evaluate_all_reports_every_key_and_plots(labelled_songs, trained, tmp_p
     _, ha, hb = zscore(xa[:120], xa[150:], xb[150:])
     _, all_style, all_pattern = song_vectors(200, seed=5)        # the fixture's rows 120:150 are val
     cfg = EvaluateConfig(k=5)
+    rng = np.random.default_rng(3)
+    # a peer that knows each song (its two halves nearly the same point) and one that knows
+    # nothing (noise), each with the rows whose statistics z-score it
+    songs = rng.normal(size=(len(ha), 4))
+    first, second = (songs + 0.01 * rng.normal(size=songs.shape) for _ in range(2))
+    knows = (first, second, np.concatenate([first, second]))
+    noise = tuple(rng.normal(size=(len(ha), 4)) for _ in range(3))
     m = evaluate_all(cfg, tr, te, finetuned=model, greedy=greedy, halves=(ha, hb),
                      labels={"style": style, "pattern": pattern}, x_val=va,
-                     val_labels={"style": all_style[120:150], "pattern": all_pattern[120:150]})
+                     val_labels={"style": all_style[120:150], "pattern": all_pattern[120:150]},
+                     peers={"knows": knows, "noise": noise})
     json.dumps(m)                                                 # JSON-able as is
     assert set(m["rel_error"]) == {"finetuned_4", "greedy_48", "greedy_12", "greedy_4",
                                    "pca_48", "pca_12", "pca_4"}
@@ -28,13 +36,20 @@ def test_evaluate_all_reports_every_key_and_plots(labelled_songs, trained, tmp_p
     assert m["rel_error"]["pca_48"] < m["rel_error"]["pca_12"] < m["rel_error"]["pca_4"] < 1
     assert set(m["rel_error_group"]["pca_4"]) == {"rhythm_low", "rhythm_mid", "rhythm_high", "loudness"}
     assert set(m["masked"]) == {"finetuned_4", "greedy_4", "pca_4"}
+    for name in ("finetuned_4", "greedy_4", "greedy_12", "greedy_48"):   # ratio to PCA's, same size
+        size = name.split("_")[1]
+        assert m["rel_error_vs_pca"][name] == m["rel_error"][name] / m["rel_error"][f"pca_{size}"]
     r = m["retrieval"]
     for rep in ("code", "pca_4", "raw"):
-        assert 0 <= r[f"top1_halves_{rep}"] <= 1 and 0 <= r[f"p_at_5_{rep}"] <= 1
+        assert 0 <= r[f"top1_halves_{rep}"] <= r[f"mrr_halves_{rep}"] <= 1
+        assert 0 <= r[f"p_at_5_{rep}"] <= 1
         assert 0 <= r[f"p_at_5_pattern_{rep}"] <= r[f"p_at_5_{rep}"] + 1e-9  # pattern implies style
     assert r["top1_halves_raw"] > 0.5                             # the halves really are alike
+    assert r["halves_songs"] == len(ha)
+    assert r["top1_halves_knows"] == r["mrr_halves_knows"] == 1.0
+    assert r["top1_halves_noise"] < 0.3 and r["mrr_halves_noise"] < 0.5
     v = m["retrieval_val"]                                        # same keys, the val split's rows
-    assert set(v) == {k for k in r if k.startswith("p_at_")}
+    assert set(v) == {k for k in r if k.startswith("p_at_")} and not any("knows" in k for k in v)
     assert v["p_at_5_pattern_raw"] == precision_at_k(va, all_pattern[120:150], 5)
     no_val = evaluate_all(cfg, tr, te, finetuned=model, labels={"style": style})
     assert "retrieval_val" not in no_val and "greedy_4" not in no_val["rel_error"]

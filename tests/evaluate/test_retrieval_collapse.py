@@ -5,7 +5,8 @@ import numpy as np
 from songcoder.config import EvaluateConfig
 from songcoder.evaluate.collapse import code_std, collapse_check
 from songcoder.evaluate.metrics import rel_error
-from songcoder.evaluate.retrieval import precision_at_k, top1_halves
+from songcoder.evaluate.retrieval import (mrr_halves, partner_ranks, precision_at_k,
+                                          top1_halves, zscorer)
 from songcoder.sdae import encode, reconstruct
 
 from .conftest import train_stack
@@ -18,6 +19,28 @@ def test_top1_halves_finds_the_other_half():
     b = songs + 0.01 * rng.normal(size=songs.shape)
     assert top1_halves(a, b) == 1.0
     assert top1_halves(a, rng.normal(size=songs.shape)) < 0.3
+
+
+def test_partner_ranks_and_mrr_by_hand():
+    # songs 0 and 1 sit close together on a line, song 2 far away
+    a = np.array([[0.0], [1.0], [10.0]])
+    b = np.array([[0.4], [1.3], [10.5]])
+    # halves: a0=0, a1=1, a2=10, b0=.4, b1=1.3, b2=10.5
+    # a0: nearest b0 (.4) -> rank 1; a1: b1 (.3) -> 1; a2: b2 -> 1;
+    # b0: a0 .4 vs a1 .6 -> 1; b1: a1 .3 -> 1; b2 -> 1
+    assert partner_ranks(a, b).tolist() == [1, 1, 1, 1, 1, 1]
+    b = np.array([[0.9], [0.2], [10.5]])   # b0 near a1, b1 near a0: the halves are swapped
+    # a0=0: b1 .2 (1st), b0 .9 (2nd) -> 2; a1=1: b0 .1 (1st), b1 .8 (2nd) -> 2
+    # b0=.9: a1 .1, b1 .7, a0 .9 -> 3; b1=.2: a0 .2, b0 .7, a1 .8 -> 3
+    assert partner_ranks(a, b).tolist() == [2, 2, 1, 3, 3, 1]
+    assert top1_halves(a, b) == 2 / 6
+    assert mrr_halves(a, b) == (1 / 2 + 1 / 2 + 1 + 1 / 3 + 1 / 3 + 1) / 6
+
+
+def test_zscorer_uses_the_training_rows_statistics():
+    train = np.array([[0.0, 5.0], [2.0, 5.0]])      # second column constant
+    z = zscorer(train)
+    assert np.allclose(z(np.array([[1.0, 5.0], [3.0, 7.0]])), [[0.0, 0.0], [2.0, 2.0]])
 
 
 def test_precision_at_k_on_clusters():

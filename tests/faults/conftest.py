@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import Repo, make_repo
+from tests.conftest import Repo, dvc_stages, make_repo
 
 FAULT_PARAMS = {"sdae": {"batch_size": 4}}
 
@@ -42,7 +42,7 @@ class Reference:
     def ensure(self, *stages: str) -> Repo:
         todo = [s for s in stages if s not in self.done]
         if todo:
-            self.repo.dvc("repro", *todo)
+            self.repo.dvc("repro", *map(dvc_name, todo))
             self.done.update(todo)
         return self.repo
 
@@ -52,16 +52,20 @@ def reference(prepared, tmp_path_factory) -> Reference:
     return Reference(copy_of(prepared, tmp_path_factory.mktemp("faults") / "reference"))
 
 
+def dvc_name(stage: str) -> str:
+    """The DVC stage of a run name: `pretrain_K` (MLflow, checkpoints, fault hook) is the
+    `pretrain@K` of dvc.yaml's foreach."""
+    return stage.replace("pretrain_", "pretrain@")
+
+
 def stage_outputs(repo: Repo, stage: str) -> list[str]:
     """Every file a stage declares (outs, metrics, plots), directories expanded."""
-    spec = yaml.safe_load((repo.path / "dvc.yaml").read_text())["stages"][stage]
     paths = []
-    for kind in ("outs", "metrics", "plots"):
-        for entry in spec.get(kind, []):
-            rel = next(iter(entry)) if isinstance(entry, dict) else entry
-            p = repo.path / rel
-            paths += ([str(f.relative_to(repo.path)) for f in sorted(p.rglob("*")) if f.is_file()]
-                      if p.is_dir() else [rel])
+    for out in dvc_stages(repo.path)[dvc_name(stage)].outs:
+        rel = out.def_path
+        p = repo.path / rel
+        paths += ([str(f.relative_to(repo.path)) for f in sorted(p.rglob("*")) if f.is_file()]
+                  if p.is_dir() else [rel])
     return paths
 
 
@@ -73,7 +77,7 @@ def assert_same_outputs(repo: Repo, ref: Repo, stage: str) -> None:
     for rel in files:
         mine, theirs = repo.path / rel, ref.path / rel
         assert mine.read_bytes() == theirs.read_bytes(), f"{stage}: {rel} differs"
-    lock = [yaml.safe_load((r.path / "dvc.lock").read_text())["stages"][stage]
+    lock = [yaml.safe_load((r.path / "dvc.lock").read_text())["stages"][dvc_name(stage)]
             for r in (repo, ref)]
     hashes = [{o["path"]: o["md5"] for o in entry["outs"] if not o["path"].startswith("metrics/")}
               for entry in lock]
@@ -92,10 +96,10 @@ def last_checkpoint(repo: Repo, stage: str) -> Path | None:
 
 
 def lock_entry(repo: Repo, stage: str):
-    return (yaml.safe_load((repo.path / "dvc.lock").read_text())["stages"]).get(stage)
+    return (yaml.safe_load((repo.path / "dvc.lock").read_text())["stages"]).get(dvc_name(stage))
 
 
 def pending(repo: Repo) -> set[str]:
-    """Stages `dvc status` reports as changed (not done)."""
+    """Stages `dvc status` reports as changed (not done), by run name (pretrain_K)."""
     out = repo.dvc("status", "--json").stdout
-    return set(json.loads(out or "{}"))
+    return {s.replace("pretrain@", "pretrain_") for s in json.loads(out or "{}")}

@@ -14,12 +14,11 @@ import subprocess
 import time
 
 import pytest
-import yaml
 from mlflow.tracking import MlflowClient
 
-from tests.conftest import Repo, tool_env
-from tests.faults.conftest import (assert_same_outputs, copy_of, last_checkpoint, leftovers,
-                                   lock_entry, pending)
+from tests.conftest import Repo, dvc_stages, tool_env
+from tests.faults.conftest import (assert_same_outputs, copy_of, dvc_name, last_checkpoint,
+                                   leftovers, lock_entry, pending)
 
 RESUMED = re.compile(r"(\w+): resuming from \S+last\.ckpt: (\d+) epochs done")
 CURVE = {"train_rnn": "rnn/val/loss"}      # the SDAE stages log sdae/val/rel_error per epoch
@@ -33,8 +32,8 @@ def resumed(out: str) -> dict[str, int]:
 def assert_killed_cleanly(repo: Repo, stage: str, lock_before: dict | None) -> None:
     """No half-written output under a real name, the stage not marked done (dvc.lock as it was,
     `dvc status` lists it), a checkpoint kept."""
-    outs = yaml.safe_load((repo.path / "dvc.yaml").read_text())["stages"][stage]["outs"]
-    for rel in (next(iter(o)) if isinstance(o, dict) else o for o in outs):
+    outs = dvc_stages(repo.path)[dvc_name(stage)].outs
+    for rel in (o.def_path for o in outs if not (o.metric or o.plot)):
         assert not (repo.path / rel).exists(), f"{rel} exists after {stage} was killed"
     assert leftovers(repo) == []
     assert lock_entry(repo, stage) == lock_before and stage in pending(repo)
@@ -60,11 +59,11 @@ def test_pretrain_1_killed_mid_epoch_resumes_exactly(prepared, reference, tmp_pa
     ref = reference.ensure("pretrain_1")
     repo = copy_of(prepared, tmp_path / "repo")
     before = lock_entry(repo, "pretrain_1")
-    killed = repo.dvc("repro", "pretrain_1", check=False, SONGCODER_FAULT="kill:pretrain_1:1:1")
+    killed = repo.dvc("repro", "pretrain@1", check=False, SONGCODER_FAULT="kill:pretrain_1:1:1")
     assert killed.returncode != 0 and "injects kill at epoch 1, batch 1" in killed.stderr
     assert_killed_cleanly(repo, "pretrain_1", before)
 
-    again = repo.dvc("repro", "pretrain_1")
+    again = repo.dvc("repro", "pretrain@1")
     assert resumed(again.stderr) == {"pretrain_1": 1}   # epoch 0 kept, epoch 1 redone
     assert_same_outputs(repo, ref, "pretrain_1")
     assert_resumed_run(repo, ref, "pretrain_1")

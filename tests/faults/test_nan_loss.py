@@ -8,8 +8,8 @@ import torch
 from tests.faults.conftest import (assert_same_outputs, copy_of, last_checkpoint, leftovers,
                                    lock_entry, pending)
 
-DOWNSTREAM = ["models/layer_1.pt", "data/codes/layer_1", "models/layer_2.pt",
-              "data/codes/layer_2", "models/layer_3.pt", "models/sdae.pt"]
+DOWNSTREAM = ["models/layers/layer_1.pt", "data/codes/layer_1", "models/layers/layer_2.pt",
+              "data/codes/layer_2", "models/layers/layer_3.pt", "models/sdae.pt"]
 
 
 def test_nan_loss_stops_dvc_repro_and_keeps_the_last_good_checkpoint(prepared, reference,
@@ -37,6 +37,6 @@ def test_nan_loss_stops_dvc_repro_and_keeps_the_last_good_checkpoint(prepared, r
     assert run.info.status == "FAILED" and not repo.mlflow_runs("pretrain_2")
 
     # The kept checkpoint is usable: a rerun resumes from it and matches the clean run.
-    again = repo.dvc("repro", "pretrain_1")
+    again = repo.dvc("repro", "pretrain@1")
     assert "pretrain_1: resuming from" in again.stderr
     assert_same_outputs(repo, reference.ensure("pretrain_1"), "pretrain_1")

@@ -8,7 +8,7 @@ import threading
 import time
 
 from tests.conftest import tool_env
-from tests.faults.conftest import copy_of, last_checkpoint, lock_entry, pending
+from tests.faults.conftest import copy_of, dvc_name, last_checkpoint, lock_entry, pending
 
 
 def assert_stage_not_done(repo, p, stage, lock_before, message):
@@ -16,7 +16,7 @@ def assert_stage_not_done(repo, p, stage, lock_before, message):
     assert message in p.stderr, p.stderr
     assert "Traceback" not in p.stderr
     assert lock_entry(repo, stage) == lock_before and stage in pending(repo)
-    assert not (repo.path / "models/layer_1.pt").exists()
+    assert not (repo.path / "models/layers/layer_1.pt").exists()
 
 
 def test_locked_sqlite_store_stops_the_stage(prepared, tmp_path):
@@ -26,7 +26,7 @@ def test_locked_sqlite_store_stops_the_stage(prepared, tmp_path):
     holder = sqlite3.connect(db, isolation_level=None)
     try:
         holder.execute("BEGIN EXCLUSIVE")                 # another writer holds the store
-        p = repo.dvc("repro", "pretrain_1", check=False)
+        p = repo.dvc("repro", "pretrain@1", check=False)
     finally:
         holder.execute("ROLLBACK")
         holder.close()
@@ -34,7 +34,7 @@ def test_locked_sqlite_store_stops_the_stage(prepared, tmp_path):
                           f"pretrain_1: error: MLflow store sqlite:///{db} is locked by another "
                           f"process")
     # Unlocked, the same command runs the stage and DVC records it.
-    repo.dvc("repro", "pretrain_1")
+    repo.dvc("repro", "pretrain@1")
     assert lock_entry(repo, "pretrain_1") != before and "pretrain_1" not in pending(repo)
 
 
@@ -44,7 +44,7 @@ def test_unreachable_server_stops_the_stage(prepared, tmp_path):
     with socket.socket() as s:                            # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         uri = f"http://127.0.0.1:{s.getsockname()[1]}"
-    p = repo.dvc("repro", "pretrain_1", check=False, MLFLOW_TRACKING_URI=uri)
+    p = repo.dvc("repro", "pretrain@1", check=False, MLFLOW_TRACKING_URI=uri)
     assert_stage_not_done(repo, p, "pretrain_1", before,
                           f"pretrain_1: error: MLflow tracking server {uri} cannot be reached")
 
@@ -65,7 +65,7 @@ def test_store_locked_while_a_stage_trains_stops_it_within_seconds(prepared, tmp
     repo.params(sdae={"pretrain_epochs": 3000})   # minutes of training: the lock lands mid-run
     before = lock_entry(repo, "pretrain_1")
     db = repo.path / "mlflow.db"
-    proc = subprocess.Popen(["dvc", "repro", "pretrain_1"], cwd=repo.path, env=tool_env(),
+    proc = subprocess.Popen(["dvc", "repro", dvc_name("pretrain_1")], cwd=repo.path, env=tool_env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     lines: list[tuple[float, str]] = []
     reader = threading.Thread(target=lambda: lines.extend(

@@ -63,3 +63,24 @@ def test_short_songs_shorten_streams():
     short = [np.zeros(32 * 10 + 32 + 5 * 5, np.float32) + 0.1]
     ds = _batches("shifted", songs=short)
     assert ds.chunks == 1 and len(ds) == 4
+
+
+def test_song_store_holds_every_song_exactly_and_batches_read_from_it(tmp_path):
+    import soundfile as sf
+    from songcoder.rnn.data import SongStore
+
+    songs = _songs()
+    paths = []
+    for i, s in enumerate(songs):
+        paths.append(str(tmp_path / f"s{i}.wav"))
+        sf.write(paths[-1], s * 0.1, 8000, subtype="FLOAT")
+    store = SongStore(paths, 8000, tmp_path / "songs.f32")
+    assert len(store) == 3 and (tmp_path / "songs.f32").stat().st_size == 4 * sum(map(len, songs))
+    for s, stored in zip(songs, store):
+        np.testing.assert_array_equal(stored, s * np.float32(0.1))
+    assert isinstance(store[1], np.memmap)                # a view of the file, not a copy
+    picked = list(store.sample(2))
+    assert [len(s) for s in picked] == [5000, 6000] and picked[0].flags.writeable  # first, last
+    a = _batches("random", songs=store)[0]["x"]
+    b = _batches("random", songs=[s * np.float32(0.1) for s in songs])[0]["x"]
+    torch.testing.assert_close(a, b, rtol=0, atol=0)

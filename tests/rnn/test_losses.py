@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from songcoder.rnn.losses import MulawNLL, SpectralLoss, TimeMSE, make_loss
+from songcoder.rnn.losses import MulawNLL, SpectralLoss, TimeMSE
 from songcoder.rnn.model import AudioRNN
 
 
@@ -20,9 +20,9 @@ def _tiny_problem():
 def test_each_loss_decreases_on_a_tiny_overfit_problem(loss):
     torch.manual_seed(0)
     x = _tiny_problem()
-    model = AudioRNN(frame=32, hidden=32, layers=1, output="mulaw" if loss == "mulaw" else "wave",
+    model = AudioRNN(frame=32, hidden=32, layers=1, representation=loss,
                      embed=8)
-    fn = make_loss(loss)
+    fn = model.rep.loss
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     losses = []
     for _ in range(80):
@@ -85,8 +85,8 @@ def test_logmag_learns_the_next_grain():
     from songcoder.rnn.losses import LogMagLoss
     x = _tiny_problem()                                   # (2, 13, 32)
     torch.manual_seed(0)
-    model = AudioRNN(frame=32, hidden=32, layers=1, output="logmag", mixtures=2)
-    model.fit_data([x.reshape(2, -1)[0].numpy(), x.reshape(2, -1)[1].numpy()])
+    model = AudioRNN(frame=32, hidden=32, layers=1, representation="logmag", mixtures=2)
+    model.rep.fit_data([x.reshape(2, -1)[0].numpy(), x.reshape(2, -1)[1].numpy()])
     inp = model.encode_input(x)                           # (2, 12, 33): grains of frame pairs
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     nll, mse = [], []

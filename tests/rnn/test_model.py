@@ -6,10 +6,10 @@ from songcoder.rnn.generate import continue_audio
 from songcoder.rnn.model import AudioRNN
 
 
-@pytest.mark.parametrize("cell,output", [("lstm", "wave"), ("gru", "mulaw")])
+@pytest.mark.parametrize("cell,output", [("lstm", "time_mse"), ("gru", "mulaw")])
 def test_stepwise_state_matches_the_whole_sequence(cell, output):
     torch.manual_seed(0)
-    m = AudioRNN(frame=16, cell=cell, layers=2, hidden=12, mlp_in=8, mlp_out=8, output=output,
+    m = AudioRNN(frame=16, cell=cell, layers=2, hidden=12, mlp_in=8, mlp_out=8, representation=output,
                  embed=4).eval()
     x = torch.randn(2, 7, 16) * 0.3
     full, _ = m(x)
@@ -22,13 +22,13 @@ def test_stepwise_state_matches_the_whole_sequence(cell, output):
 
 def test_output_shapes():
     x = torch.zeros(3, 5, 16)
-    assert AudioRNN(frame=16, hidden=8, output="wave")(x)[0].shape == (3, 5, 16)
-    assert AudioRNN(frame=16, hidden=8, output="mulaw", embed=4)(x)[0].shape == (3, 5, 16, 256)
+    assert AudioRNN(frame=16, hidden=8, representation="time_mse")(x)[0].shape == (3, 5, 16)
+    assert AudioRNN(frame=16, hidden=8, representation="mulaw", embed=4)(x)[0].shape == (3, 5, 16, 256)
 
 
 def test_continue_audio_length_range_and_determinism():
     torch.manual_seed(0)
-    m = AudioRNN(frame=32, hidden=16, layers=1, output="mulaw", embed=4, sample_rate=8000).eval()
+    m = AudioRNN(frame=32, hidden=16, layers=1, representation="mulaw", embed=4, sample_rate=8000).eval()
     seed = (0.3 * np.sin(np.arange(8000) / 5)).astype(np.float32)
     a = continue_audio(m, seed, 0.5, 1.0, np.random.default_rng(1))
     b = continue_audio(m, seed, 0.5, 1.0, np.random.default_rng(1))
@@ -42,10 +42,10 @@ def test_continue_audio_length_range_and_determinism():
 
 
 def test_logmag_shapes_standardised_inputs_and_grain_windows_overlap_add_to_one():
-    from songcoder.rnn.model import grain_window
-    m = AudioRNN(frame=16, hidden=8, output="logmag", mixtures=3)
+    from songcoder.rnn.representations import grain_window
+    m = AudioRNN(frame=16, hidden=8, representation="logmag", mixtures=3)
     audio = torch.randn(3, 200, 16) * 0.1
-    m.fit_data([audio.reshape(-1).numpy()])
+    m.rep.fit_data([audio.reshape(-1).numpy()])
     inp = m.encode_input(audio)                           # 200 frames -> 199 grains of 17 bins
     assert inp.shape == (3, 199, 17)
     assert abs(float(inp.mean())) < 0.2 and 0.8 < float(inp.std()) < 1.2
@@ -56,16 +56,16 @@ def test_logmag_shapes_standardised_inputs_and_grain_windows_overlap_add_to_one(
 
 def _logmag_model(logmag: torch.Tensor, frame: int = 64) -> AudioRNN:
     """A logmag model whose prediction is `logmag` (almost surely) whatever it hears."""
-    m = AudioRNN(frame=frame, hidden=8, layers=1, output="logmag", sample_rate=8000,
+    m = AudioRNN(frame=frame, hidden=8, layers=1, representation="logmag", sample_rate=8000,
                  mixtures=1).eval()
     with torch.no_grad():
-        m.head.weight.zero_()
-        m.head.bias.copy_(torch.cat([torch.zeros(1), logmag, torch.full_like(logmag, -5.0)]))
+        m.rep.head.weight.zero_()
+        m.rep.head.bias.copy_(torch.cat([torch.zeros(1), logmag, torch.full_like(logmag, -5.0)]))
     return m
 
 
 def test_mixture_draws_components_by_weight_and_noise_by_sigma():
-    from songcoder.rnn.model import Mixture
+    from songcoder.rnn.mixture import Mixture
     logits = torch.log(torch.tensor([0.25, 0.75]))
     mu = torch.tensor([[-10.0, -10.0], [10.0, 10.0]])
     log_sigma = torch.log(torch.tensor([[1.0, 1.0], [2.0, 2.0]]))
@@ -90,7 +90,7 @@ def test_logmag_seed_must_hold_one_grain():
 
 @pytest.mark.parametrize("temperature", [0.3, 1.0])
 def test_logmag_generation_has_the_predicted_spectrum_not_a_white_one(temperature):
-    from songcoder.rnn.structure import spectral_flatness
+    from songcoder.evaluate.structure import spectral_flatness
     seed = (0.1 * np.sin(np.arange(8000) / 5)).astype(np.float32)
     peak = torch.full((65,), -6.0)
     peak[16] = 1.0                                        # bin 16 of 128: 1000 Hz at 8 kHz

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,21 @@ def write_outputs(checked: list[Checked], manifest: Path, skipped: Path,
     save_text(manifest, to_csv(rows, MANIFEST_COLUMNS + label_cols))
     save_text(skipped, to_csv(bad, SKIPPED_COLUMNS))
     return rows, bad
+
+
+def relative_names(paths: list[str]) -> list[str]:
+    """Each path relative to the deepest folder holding them all: names a person can tell
+    apart (a/track6.opus, b/track6.opus) without the prefix every song shares."""
+    full = [os.path.abspath(p) for p in paths]
+    if not full:
+        return []
+    top = os.path.commonpath([os.path.dirname(p) for p in full])
+    return [os.path.relpath(p, top) for p in full]
+
+
+def file_names(paths: list[str]) -> list[str]:
+    """relative_names as flat file names without the extension (a__track6, b__track6)."""
+    return [os.path.splitext(n)[0].replace(os.sep, "__") for n in relative_names(paths)]
 
 
 def read_manifest(path: str | Path) -> list[dict[str, str]]:

@@ -21,10 +21,64 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
 
-SILENCE_PEAK = 1e-4          # -80 dBFS: below this everywhere, a file is called silent
+# Silence is judged by loudness over the whole song, not by the peak: one click at -40 dBFS
+# in a track whose RMS is -91 dBFS made a "song" of hiss that dominated a validation error.
+# A file is silent when its loudest tenth (the 90th percentile of 400 ms window levels, the
+# EBU momentary window) stays below -60 dBFS: clicks and short bursts do not count, while a
+# quiet recording (-40 dBFS RMS) or music with long silent stretches still passes.
+SILENT_LEVEL_DB = -60.0
+SILENT_QUANTILE = 0.90
+WINDOW_SECONDS = 0.4
 _BLOCK = 1 << 16             # frames per block when streaming
 MIN_SAMPLE_RATE = 1000       # Hz; below, the STFT has no room for a window (and it is no music)
 MAX_SAMPLE_RATE = 768_000    # Hz; above, the header is garbage rather than hi-res audio
+
+
+class Loudness:
+    """Streaming window levels (dBFS) of a song in a fixed histogram: bounded memory, any length."""
+
+    STEP_DB = 0.25
+    FLOOR_DB = -240.0
+
+    def __init__(self, sample_rate: int):
+        self.win = max(1, int(round(WINDOW_SECONDS * sample_rate)))
+        self.carry = np.zeros(0, np.float64)        # per-frame power of an unfinished window
+        self.hist = np.zeros(int(-self.FLOOR_DB / self.STEP_DB) + 41, np.int64)  # up to +10 dB
+        self.sum_power, self.frames, self.peak = 0.0, 0, 0.0
+
+    def add(self, block: np.ndarray) -> None:
+        """block: (frames, channels)."""
+        power = (block.astype(np.float64) ** 2).mean(axis=1)
+        self.sum_power += float(power.sum())
+        self.frames += len(power)
+        self.peak = max(self.peak, float(np.abs(block).max(initial=0.0)))
+        data = np.concatenate([self.carry, power])
+        full = len(data) // self.win * self.win
+        self._count(data[:full].reshape(-1, self.win).mean(axis=1))
+        self.carry = data[full:]
+
+    def _count(self, window_power: np.ndarray) -> None:
+        db = 10 * np.log10(np.maximum(window_power, 1e-30))
+        idx = np.clip(((db - self.FLOOR_DB) / self.STEP_DB).astype(np.int64), 0, len(self.hist) - 1)
+        self.hist += np.bincount(idx, minlength=len(self.hist))
+
+    def quantile_db(self, q: float) -> float:
+        """Level (dBFS) that a fraction q of the windows stay at or below."""
+        if self.hist.sum() == 0 and len(self.carry):     # shorter than one window
+            self._count(np.array([self.carry.mean()]))
+            self.carry = self.carry[:0]
+        cum = np.cumsum(self.hist)
+        if cum[-1] == 0:
+            return -np.inf
+        return self.FLOOR_DB + (int(np.searchsorted(cum, q * cum[-1])) + 1) * self.STEP_DB
+
+    @property
+    def rms_db(self) -> float:
+        return 10 * np.log10(max(self.sum_power / max(self.frames, 1), 1e-30))
+
+
+def _dbfs(amplitude: float) -> float:
+    return 20 * np.log10(max(amplitude, 1e-15))
 
 
 class AudioError(Exception):
@@ -90,17 +144,18 @@ def validate(path: str | Path, min_seconds: float = 0.0,
 
     Decoding stops just past `max_seconds`, so a huge (or huge-claiming) file costs no more."""
     path = Path(path)
-    frames, peak = 0, 0.0
+    frames = 0
     with _open(path) as f:
         sr, channels = f.samplerate, f.channels
         _check_header(sr, channels)
+        level = Loudness(sr)
         limit = None if max_seconds is None else int(max_seconds * sr) + 1
         try:
             for block in _blocks(f, limit):
                 if not np.isfinite(block).all():
                     raise AudioError("contains NaN or infinite samples")
                 frames += len(block)
-                peak = max(peak, float(np.abs(block).max()))
+                level.add(block)
         except AudioError:
             raise
         except (sf.LibsndfileError, RuntimeError, ValueError, MemoryError) as e:
@@ -112,8 +167,12 @@ def validate(path: str | Path, min_seconds: float = 0.0,
         raise AudioError(f"too short ({info.duration:.2f} s < data.min_seconds {min_seconds} s)")
     if limit is not None and frames >= limit:
         raise AudioError(f"too long (> data.max_seconds {max_seconds:g} s)")
-    if peak < SILENCE_PEAK:
-        raise AudioError(f"silent (peak {peak:.2g} below {SILENCE_PEAK:g})")
+    loud = level.quantile_db(SILENT_QUANTILE)
+    if loud < SILENT_LEVEL_DB:
+        raise AudioError(f"silent (loudest 10% of {WINDOW_SECONDS:g} s windows at "
+                         f"{max(loud, -200):.1f} dBFS, below {SILENT_LEVEL_DB:g}; "
+                         f"RMS {max(level.rms_db, -200):.1f} dBFS, "
+                         f"peak {max(_dbfs(level.peak), -200):.1f} dBFS)")
     return info
 
 

@@ -1,4 +1,5 @@
-"""Evaluation: mean and PCA baselines, relative error (overall, per group, masked), retrieval, collapse."""
+"""Evaluation: the song encoder (mean and PCA baselines, relative error, retrieval, collapse)
+and the audio RNN's continuations (`generation`, `continuation`, `structure`)."""
 
 from songcoder.evaluate.report import evaluate_all
 

@@ -4,7 +4,11 @@ Keys (sizes come from the model, e.g. 352/84/21):
   rel_error.{finetuned_21, greedy_352, greedy_84, greedy_21, pca_352, pca_84, pca_21}
   rel_error_group.{finetuned_21, greedy_21, pca_21}.{rhythm_low, rhythm_mid, rhythm_high, loudness}
   masked.{finetuned_21, greedy_21, pca_21}        error on the zeroed test entries only
-  retrieval.top1_halves_{code, pca_21, raw}       needs `halves`
+  rel_error_vs_pca.{finetuned_21, greedy_352, ...} rel_error over PCA's of the same size
+  retrieval.{top1,mrr}_halves_{code, pca_21, raw, <peer>}  needs `halves`: each test song's
+                                                  first and second half; a half's nearest other
+                                                  half should be its partner (mrr: mean 1/rank)
+  retrieval.halves_songs                          test songs in that comparison
   retrieval.p_at_10_{code, pca_21, raw}           first label (same style); others add the label
                                                   name: p_at_10_pattern_code ...
   retrieval_val.p_at_10_...                       the same on the validation split (needs `x_val`
@@ -12,7 +16,9 @@ Keys (sizes come from the model, e.g. 352/84/21):
   collapse.{finetuned_21, greedy_21}.{collapsed, rel_error, code_std}; collapsed (the fine-tuned net)
   beats_pca: finetuned_21 < pca_21 on test
 "code" is the fine-tuned network's code; every error is on the test split, relative to
-predicting the training mean. Every distance is Euclidean (raw: the z-scored features).
+predicting the training mean. Every distance is Euclidean on z-scored vectors, each
+representation with its training rows' statistics (raw: prepare's normalisation; code and
+PCA: the train split's codes; a peer: the rows given with it).
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from songcoder.evaluate.baselines import PCA, mean_predictor
 from songcoder.evaluate.collapse import collapse_check
 from songcoder.evaluate.metrics import (FEATURE_GROUPS, group_rel_errors, masked_rel_error,
                                         masking, rel_error)
-from songcoder.evaluate.retrieval import precision_at_k, top1_halves
+from songcoder.evaluate.retrieval import mrr_halves, precision_at_k, top1_halves, zscorer
 from songcoder.sdae.stack import DeepAutoencoder
 from songcoder.sdae.train import encode, reconstruct
 
@@ -36,7 +42,10 @@ def evaluate_all(cfg: EvaluateConfig, x_train: np.ndarray, x_test: np.ndarray, *
                  halves: tuple[np.ndarray, np.ndarray] | None = None,
                  labels: dict[str, np.ndarray] | None = None,
                  x_val: np.ndarray | None = None, val_labels: dict[str, np.ndarray] | None = None,
+                 peers: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None,
                  groups: dict[str, slice] = FEATURE_GROUPS) -> dict[str, Any]:
+    """`peers`: other representations of the same test halves, name -> (first, second, rows
+    whose mean and std z-score them), e.g. a librosa baseline computed from the audio."""
     x_train = np.asarray(x_train, np.float32)
     x_test = np.asarray(x_test, np.float32)
     mean = mean_predictor(x_train)
@@ -56,6 +65,9 @@ def evaluate_all(cfg: EvaluateConfig, x_train: np.ndarray, x_test: np.ndarray, *
 
     out: dict[str, Any] = {"n": {"train": len(x_train), "test": len(x_test)}}
     out["rel_error"] = {name: rel_error(x_test, f(x_test), mean) for name, f in recon.items()}
+    out["rel_error_vs_pca"] = {name: v / out["rel_error"][f"pca_{name.split('_')[1]}"]
+                               for name, v in out["rel_error"].items()
+                               if not name.startswith("pca_")}
     compared = [n for n in (ft, gr, pc) if n in recon]
     out["rel_error_group"] = {n: group_rel_errors(x_test, recon[n](x_test), mean, groups)
                               for n in compared}
@@ -68,12 +80,21 @@ def evaluate_all(cfg: EvaluateConfig, x_train: np.ndarray, x_test: np.ndarray, *
     out["collapsed"] = out["collapse"][ft]["collapsed"]
     out["beats_pca"] = bool(out["rel_error"][ft] < out["rel_error"][pc])
 
-    reps = {"code": lambda x: encode(finetuned, x), pc: pcas[code].encode, "raw": lambda x: x}
+    z_code = zscorer(encode(finetuned, x_train))
+    z_pca = zscorer(pcas[code].encode(x_train))
+    reps = {"code": lambda x: z_code(encode(finetuned, x)),
+            pc: lambda x: z_pca(pcas[code].encode(x)), "raw": lambda x: x}
     retrieval: dict[str, float] = {}
     if halves is not None:
         a, b = (np.asarray(h, np.float32) for h in halves)
-        for name, f in reps.items():
-            retrieval[f"top1_halves_{name}"] = top1_halves(f(a), f(b))
+        pairs = {name: (f(a), f(b)) for name, f in reps.items()}
+        for name, (pa, pb, rows) in (peers or {}).items():
+            z = zscorer(rows)
+            pairs[name] = (z(pa), z(pb))
+        for name, (pa, pb) in pairs.items():
+            retrieval[f"top1_halves_{name}"] = top1_halves(pa, pb)
+            retrieval[f"mrr_halves_{name}"] = mrr_halves(pa, pb)
+        retrieval["halves_songs"] = len(a)
     retrieval.update(_precisions(reps, x_test, labels, cfg.k))
     out["retrieval"] = retrieval
     if x_val is not None and val_labels:

@@ -1,4 +1,6 @@
-"""Songs held in memory as mono float32 at the model's rate, cut into TBPTT windows.
+"""Songs decoded once to a memory-mapped file (mono float32 at the model's rate), cut into
+TBPTT windows. Memory does not grow with the collection: songs are decoded one at a time
+(two in flight), appended to the file, and batches read only the excerpts they use.
 
 A training *stream* is `chunks` consecutive windows of `tbptt` frames from the same place
 in the same songs; the module carries the (detached) recurrent state from one window to the
@@ -18,8 +20,9 @@ same on every run and after a resume.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import lightning as L
 import numpy as np
@@ -29,10 +32,39 @@ from torch.utils.data import DataLoader, Dataset
 from songcoder.audio.io import load_mono
 
 
-def load_songs(paths: Sequence[str], sample_rate: int, workers: int = 2) -> list[np.ndarray]:
-    """Decode and resample every song once (mono float32)."""
-    with ThreadPoolExecutor(max(1, workers)) as pool:   # libsndfile and scipy release the GIL
-        return list(pool.map(lambda p: load_mono(p, sample_rate), paths))
+class SongStore(Sequence):
+    """Songs as read-only views of one memory-mapped float32 file; `store[i]` is song i."""
+
+    def __init__(self, paths: Sequence[str], sample_rate: int, path: str | Path, workers: int = 2):
+        self.path = Path(path)
+        bounds = [0]
+        with open(self.path, "wb") as fh, ThreadPoolExecutor(max(1, workers)) as pool:
+            # libsndfile and scipy release the GIL; a window of `workers` songs in flight
+            pending = [pool.submit(load_mono, p, sample_rate) for p in paths[:workers]]
+            for k in range(len(paths)):
+                song = pending.pop(0).result()
+                if k + workers < len(paths):
+                    pending.append(pool.submit(load_mono, paths[k + workers], sample_rate))
+                fh.write(np.ascontiguousarray(song, np.float32).tobytes())
+                bounds.append(bounds[-1] + len(song))
+        self.bounds = np.array(bounds)
+        self.audio = (np.memmap(self.path, np.float32, "r") if bounds[-1]
+                      else np.zeros(0, np.float32))
+
+    def __len__(self) -> int:
+        return len(self.bounds) - 1
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        if not -len(self) <= i < len(self):
+            raise IndexError(i)
+        i %= len(self)
+        return self.audio[self.bounds[i]:self.bounds[i + 1]]
+
+    def sample(self, n: int) -> Iterator[np.ndarray]:
+        """Up to n songs spread evenly over the store, one writable copy at a time (data
+        statistics need not read them all, nor hold them at once)."""
+        for i in np.unique(np.linspace(0, len(self) - 1, min(n, len(self))).astype(int)):
+            yield np.array(self[int(i)])
 
 
 def shift_offsets(batch_size: int, frame: int) -> np.ndarray:
@@ -42,7 +74,7 @@ def shift_offsets(batch_size: int, frame: int) -> np.ndarray:
 class StreamBatches(Dataset):
     """`n_streams` streams of `chunks` windows; item k is one (B, T + 1, frame) batch."""
 
-    def __init__(self, songs: list[np.ndarray], *, frame: int, tbptt: int, chunks: int,
+    def __init__(self, songs: Sequence[np.ndarray], *, frame: int, tbptt: int, chunks: int,
                  batch_size: int, n_streams: int, batching: str, rng: np.random.Generator):
         self.songs, self.frame, self.tbptt = songs, frame, tbptt
         offsets = shift_offsets(batch_size, frame) if batching == "shifted" else np.zeros(batch_size, int)
@@ -76,13 +108,13 @@ class StreamBatches(Dataset):
         ids, starts = self.plan[stream]
         n = (self.tbptt + 1) * self.frame
         off = chunk * self.tbptt * self.frame
-        x = np.stack([self.songs[i][s + off: s + off + n] for i, s in zip(ids, starts)])
+        x = np.stack([self.songs[i][s + off: s + off + n] for i, s in zip(ids, starts)])   # copies
         x = torch.from_numpy(x).view(len(ids), self.tbptt + 1, self.frame)  # (B, T + 1, frame)
         return {"x": x, "first": chunk == 0, "stream": stream}
 
 
 class RnnDataModule(L.LightningDataModule):
-    def __init__(self, train: list[np.ndarray], val: list[np.ndarray], *, frame: int, tbptt: int,
+    def __init__(self, train: Sequence[np.ndarray], val: Sequence[np.ndarray], *, frame: int, tbptt: int,
                  chunks: int, batch_size: int, steps_per_epoch: int, val_steps: int,
                  batching: str, seed: int):
         super().__init__()

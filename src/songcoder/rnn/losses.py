@@ -1,6 +1,7 @@
-"""Training losses by name; each returns a dict of named terms plus "loss" (what is optimised).
+"""Training losses (each representation in `representations.py` picks one); each returns a
+dict of named terms plus "loss" (what is optimised).
 
-Names match `rnn.loss` and the logged metrics: `train/time_mse`, `train/log_mag`,
+Term names are the logged metrics: `train/time_mse`, `train/log_mag`,
 `train/phase`, `train/mulaw_nll`, `train/bits_per_sample`, `train/nll_per_bin`.
 """
 
@@ -13,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from songcoder.rnn import mulaw
-from songcoder.rnn.model import Mixture
+from songcoder.rnn.mixture import Mixture
 
 
 def phase_distance(theta, phi):
@@ -92,15 +93,3 @@ class LogMagLoss:
         nll = mix.nll(target).mean() / target.shape[-1]
         mse = ((mix.mean() - target) ** 2).mean().detach()
         return {"loss": nll, "nll_per_bin": nll.detach(), "log_mag": mse}
-
-
-def make_loss(name: str, phase_weight: float = 1.0, mixtures: int = 8):
-    if name == "time_mse":
-        return TimeMSE()
-    if name == "spectral":
-        return SpectralLoss(phase_weight)
-    if name == "mulaw":
-        return MulawNLL()
-    if name == "logmag":
-        return LogMagLoss(mixtures)
-    raise ValueError(f"unknown loss {name!r} (time_mse, spectral, mulaw, logmag)")

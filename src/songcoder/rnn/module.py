@@ -7,7 +7,6 @@ from typing import Any
 import lightning as L
 import torch
 
-from songcoder.rnn.losses import make_loss
 from songcoder.rnn.model import AudioRNN
 
 
@@ -18,12 +17,11 @@ def _detach(state):
 
 
 class RnnModule(L.LightningModule):
-    def __init__(self, model_kwargs: dict[str, Any], loss: str, lr: float, input_noise: float,
-                 phase_weight: float = 1.0, head_fraction: float = 1.0, seed: int = 0):
+    def __init__(self, model_kwargs: dict[str, Any], lr: float, input_noise: float,
+                 head_fraction: float = 1.0, seed: int = 0):
         super().__init__()
         self.save_hyperparameters()
         self.model = AudioRNN(**model_kwargs)
-        self.loss_fn = make_loss(loss, phase_weight, self.model.mixtures)
         self.lr, self.input_noise, self.seed = lr, input_noise, seed
         self.head_fraction = head_fraction
         self._batch_idx = 0
@@ -31,23 +29,16 @@ class RnnModule(L.LightningModule):
 
     def _step(self, batch: dict, split: str) -> torch.Tensor:
         x = batch["x"]                                        # (B, T + 1, frame)
-        # wave/mulaw: inputs are frames 0..T-1, targets frames 1..T. logmag: inputs are the
-        # T grains (frames t, t + 1), each predicting the next; the last has no target here
-        # but still runs, so the carried state has heard every grain when the next window
-        # starts.
-        logmag = self.model.output == "logmag"
-        inp = self.model.encode_input(x if logmag else x[:, :-1])   # (B, T, n_in)
+        inp, target, scored = self.model.rep.teacher_pairs(x)   # (B, T, n_in), ...
         # randomness drawn from (seed, epoch, batch): a resumed run sees the same draws
         g = torch.Generator().manual_seed(
             hash((self.seed, self.current_epoch, self._batch_idx)) & 0x7FFFFFFF)
-        target = inp[:, 1:] if logmag else x[:, 1:]
         if split == "train" and self.input_noise > 0:
             inp = inp + self.input_noise * torch.randn(inp.shape, generator=g).to(inp)
         state = None if batch["first"] else self._state[split]
         h, state = self.model.features(inp, state)           # (B, T, hidden)
         self._state[split] = _detach(state)
-        if logmag:
-            h = h[:, :-1]
+        h = h[:, :scored]
         if split == "train" and self.head_fraction < 1:
             # Outputs are independent given h, so scoring a random subset of steps is an
             # unbiased estimate of the loss; for mulaw it saves most of the (B, T, frame, 256)
@@ -55,7 +46,7 @@ class RnnModule(L.LightningModule):
             T = h.shape[1]
             keep = torch.randperm(T, generator=g)[: max(1, round(T * self.head_fraction))]
             h, target = h[:, keep], target[:, keep]
-        terms = self.loss_fn(self.model.predict(h), target)
+        terms = self.model.rep.loss(self.model.predict(h), target)
         for name, value in terms.items():
             self.log(f"{split}/{name}", value, on_step=False, on_epoch=True,
                      batch_size=x.shape[0], prog_bar=name == "loss")

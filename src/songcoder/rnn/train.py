@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,19 +14,20 @@ import torch
 
 from songcoder.atomic import atomic_path
 from songcoder.config import RnnConfig, TrainerConfig
-from songcoder.rnn.data import RnnDataModule, load_songs
+from songcoder.rnn.data import RnnDataModule, SongStore
 from songcoder.rnn.model import AudioRNN
 from songcoder.rnn.module import RnnModule
 from songcoder.training import EpochHistory, make_trainer, resume_path
 
-FORMAT = "songcoder.rnn/1"
+FIT_SONGS = 64          # songs that set data-dependent starting points (spread over the set)
+FORMAT = "songcoder.rnn/2"   # 2: the head is a representation class (`model.rep`)
 
 
 def model_kwargs(cfg: RnnConfig) -> dict[str, Any]:
     return dict(frame=cfg.frame, cell=cfg.cell, layers=cfg.layers, hidden=cfg.hidden,
                 mlp_in=cfg.mlp_in, mlp_out=cfg.mlp_out,
-                output=cfg.loss if cfg.loss in ("mulaw", "logmag") else "wave", embed=cfg.embed,
-                sample_rate=cfg.sample_rate, mixtures=cfg.mixtures)
+                representation=cfg.loss, embed=cfg.embed, sample_rate=cfg.sample_rate,
+                mixtures=cfg.mixtures, phase_weight=cfg.phase_weight)
 
 
 def tbptt_frames(cfg: RnnConfig) -> int:
@@ -38,17 +40,18 @@ def train_rnn(cfg: RnnConfig, trainer_cfg: TrainerConfig, train_paths: Sequence[
     """Train on `train_paths`, validate on `val_paths`; resumes from `ckpt_dir`/last.ckpt."""
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     t0 = time.perf_counter()
-    train_songs = load_songs(train_paths, cfg.sample_rate)
-    val_songs = load_songs(val_paths, cfg.sample_rate) if val_paths else train_songs[:1]
+    tmp = tempfile.TemporaryDirectory(prefix="songcoder-rnn-")   # the decoded audio, this run
+    train_songs = SongStore(train_paths, cfg.sample_rate, Path(tmp.name) / "train.f32")
+    val_songs = (SongStore(val_paths, cfg.sample_rate, Path(tmp.name) / "val.f32")
+                 if val_paths else list(train_songs.sample(1)))
     load_s = time.perf_counter() - t0
     dm = RnnDataModule(train_songs, val_songs, frame=cfg.frame, tbptt=tbptt_frames(cfg),
                        chunks=cfg.tbptt_chunks, batch_size=cfg.batch_size,
                        steps_per_epoch=cfg.steps_per_epoch, val_steps=cfg.val_steps,
                        batching=cfg.batching, seed=cfg.seed)
-    module = RnnModule(model_kwargs(cfg), cfg.loss, cfg.lr, cfg.input_noise,
-                       phase_weight=cfg.phase_weight, head_fraction=cfg.head_fraction,
-                       seed=cfg.seed)
-    module.model.fit_data(train_songs)
+    module = RnnModule(model_kwargs(cfg), cfg.lr, cfg.input_noise,
+                       head_fraction=cfg.head_fraction, seed=cfg.seed)
+    module.model.rep.fit_data(train_songs.sample(FIT_SONGS))
     trainer = make_trainer(trainer_cfg, stage="train_rnn", max_epochs=cfg.epochs,
                            ckpt_dir=ckpt_dir, logger=logger, reload_dataloaders_every_n_epochs=1,
                            gradient_clip_val=cfg.grad_clip or None)
@@ -78,6 +81,7 @@ def train_rnn(cfg: RnnConfig, trainer_cfg: TrainerConfig, train_paths: Sequence[
         "params": module.model.n_params(), "train_songs": len(train_songs),
         "train_steps": trainer.global_step,
     })
+    tmp.cleanup()
     return metrics, module.model.eval()
 
 

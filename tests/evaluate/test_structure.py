@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from songcoder.rnn.structure import (energy_modulation_db, onset_periodicity, spectral_flatness,
+from songcoder.evaluate.structure import (energy_modulation_db, onset_periodicity, spectral_flatness,
                                      structure_figures)
 
 SR = 16000

@@ -14,6 +14,15 @@ on the same 1024-point Hann STFT (hop 256) as the rest of `generate`:
 - `onset_periodicity`: the onset envelope (spectral flux: the summed rise in dB between
   consecutive frames) autocorrelated, normalised, and its peak taken over beat lags
   0.25-1.5 s (40-240 BPM): about 1 for a steady beat, about 0 for noise or no onsets.
+- `tonality`: held spectral peaks per frame: bins that stand >= 12 dB above the mean dB of
+  their +-250 Hz neighbourhood, are the largest bin within +-2 bins (a Hann main lobe) and
+  are still such a peak (within a bin), within 2 dB of their level, 4 frames (64 ms) later
+  (a note rings on; narrow-band noise flickers in level); counted between 60 Hz and
+  5 kHz over the frames that are not silent: held notes and their partials. White noise has
+  about none; noise shaped like a song's spectrum has some (its narrow bands flicker, so
+  few of their peaks hold), real music many.
+- `chroma_profile`: 12-bin pitch-class profile (C = 0) of the peak magnitudes above, summed
+  over frames and normalised: which notes sound, whatever the octave.
 """
 
 from __future__ import annotations
@@ -35,10 +44,15 @@ def power_spectrogram(x: np.ndarray, n_fft: int = N_FFT, hop: int = HOP) -> np.n
     return np.abs(np.fft.rfft(x[idx] * np.hanning(n_fft), axis=1)) ** 2
 
 
+def _loud_frames(S: np.ndarray) -> np.ndarray:
+    """Frames within SILENT_DB of the loudest one."""
+    e = S.sum(axis=1)
+    return e > max(e.max(), 1e-30) * 10 ** (-SILENT_DB / 10)
+
+
 def frame_flatness(S: np.ndarray) -> np.ndarray:
     """Per-frame spectral flatness of a power spectrogram (frames, bins); NaN for silent frames."""
-    energy = S.sum(axis=1)
-    loud = energy > max(energy.max(), 1e-30) * 10 ** (-SILENT_DB / 10)
+    loud = _loud_frames(S)
     P = np.maximum(S, max(S.max(), 1e-30) * 1e-12)        # log(0) guard, 120 dB down
     flat = np.exp(np.log(P).mean(axis=1)) / P.mean(axis=1)
     return np.where(loud, flat, np.nan)
@@ -59,7 +73,11 @@ def energy_modulation_db(x: np.ndarray) -> float:
 
 def onset_envelope(x: np.ndarray) -> np.ndarray:
     """Spectral flux per frame step: mean over bins of the dB rise (half-wave rectified)."""
-    S = power_spectrogram(x)
+    return spectral_flux(power_spectrogram(x))
+
+
+def spectral_flux(S: np.ndarray) -> np.ndarray:
+    """The onset envelope of a power spectrogram (frames, bins)."""
     S_db = 10 * np.log10(np.maximum(S, max(S.max(), 1e-30) * 10 ** (-FLOOR_DB / 10)))
     return np.maximum(np.diff(S_db, axis=0), 0).mean(axis=1)
 
@@ -67,7 +85,12 @@ def onset_envelope(x: np.ndarray) -> np.ndarray:
 def onset_periodicity(x: np.ndarray, sr: int, min_period: float = 0.25,
                       max_period: float = 1.5) -> float:
     """Peak normalised autocorrelation of the onset envelope over beat lags; 0 without onsets."""
-    env = onset_envelope(x)
+    return envelope_periodicity(onset_envelope(x), sr, min_period, max_period)
+
+
+def envelope_periodicity(env: np.ndarray, sr: int, min_period: float = 0.25,
+                         max_period: float = 1.5) -> float:
+    """`onset_periodicity` of an onset envelope (one value per HOP samples)."""
     lo, hi = max(1, round(min_period * sr / HOP)), round(max_period * sr / HOP)
     if len(env) <= hi or env.mean() < MIN_FLUX_DB:
         return 0.0
@@ -80,7 +103,58 @@ def onset_periodicity(x: np.ndarray, sr: int, min_period: float = 0.25,
     return float(max(0.0, ac[lo:hi + 1].max()))
 
 
+PEAK_DB, PEAK_BAND_HZ, PEAK_NEIGHBOURHOOD_HZ = 12.0, (60.0, 5000.0), 250.0
+PEAK_HOLD, PEAK_STEADY_DB = 4, 2.0   # a held peak: still there 4 frames (64 ms) on, within 2 dB
+
+
+def tonal_peaks(S: np.ndarray, sr: int) -> np.ndarray:
+    """(frames, bins) power -> boolean (frames, bins): bins that are tonal peaks (see `tonality`)."""
+    from scipy.ndimage import maximum_filter1d, uniform_filter1d
+
+    n_fft = 2 * (S.shape[1] - 1)
+    hz = np.arange(S.shape[1]) * sr / n_fft
+    S_db = 10 * np.log10(np.maximum(S, max(S.max(), 1e-30) * 10 ** (-FLOOR_DB / 10)))
+    half = max(2, round(PEAK_NEIGHBOURHOOD_HZ * n_fft / sr))
+    ground = uniform_filter1d(S_db, 2 * half + 1, axis=1, mode="nearest")
+    local_max = S_db >= maximum_filter1d(S_db, 5, axis=1, mode="nearest")
+    band = (hz >= PEAK_BAND_HZ[0]) & (hz <= PEAK_BAND_HZ[1])
+    peaks = local_max & (S_db - ground >= PEAK_DB) & band
+    # held: PEAK_HOLD frames later a peak within a bin, at a level within PEAK_STEADY_DB
+    # (a note rings on; narrow-band noise at the same place flickers in level)
+    k = PEAK_HOLD
+    later = maximum_filter1d(np.where(peaks[k:], S_db[k:], -np.inf), 3, axis=1)
+    held = np.zeros_like(peaks)
+    held[:-k] = peaks[:-k] & (np.abs(later - S_db[:-k]) <= PEAK_STEADY_DB)
+    return held
+
+
+def tonality(x: np.ndarray, sr: int) -> float:
+    """Mean tonal peaks per non-silent frame; 0 when every frame is silent."""
+    S = power_spectrogram(x)
+    loud = _loud_frames(S) & (S.sum(axis=1) > 0)
+    return float(tonal_peaks(S[loud], sr).sum(axis=1).mean()) if loud.any() else 0.0
+
+
+def chroma_profile(x: np.ndarray, sr: int) -> np.ndarray:
+    """(12,) pitch-class profile of the tonal peaks (sums to 1; zeros when there are none)."""
+    S = power_spectrogram(x)
+    peaks = tonal_peaks(S, sr)
+    hz = np.arange(S.shape[1]) * sr / (2 * (S.shape[1] - 1))
+    pc = np.round(12 * np.log2(np.maximum(hz, 1e-9) / 261.6256)).astype(int) % 12
+    prof = np.bincount(pc, weights=(np.sqrt(S) * peaks).sum(axis=0), minlength=12)
+    return prof / prof.sum() if prof.sum() > 0 else prof
+
+
+def chroma_corr(x: np.ndarray, ref: np.ndarray, sr: int) -> float:
+    """Pearson correlation of the pitch-class profiles of x and ref; NaN when either has none."""
+    a, b = chroma_profile(x, sr), chroma_profile(ref, sr)
+    if a.std() == 0 or b.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(a, b)[0, 1])
+
+
 def structure_figures(x: np.ndarray, sr: int) -> dict[str, float]:
     return {"spectral_flatness": spectral_flatness(x),
             "energy_modulation_db": energy_modulation_db(x),
-            "onset_periodicity": onset_periodicity(x, sr)}
+            "onset_periodicity": onset_periodicity(x, sr),
+            "tonality": tonality(x, sr)}

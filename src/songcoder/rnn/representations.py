@@ -1,0 +1,222 @@
+"""How the audio RNN hears and says sound: one class per representation (`rnn.loss` names it).
+
+A representation owns everything that depends on it: the input encoding, the output layer
+(on top of the recurrent stack's `top` units), the training loss and how teacher-forced
+pairs line up, data-dependent starting points, how a continuation is drawn, and the shortest
+seed. `AudioRNN` holds one as `model.rep`; a new representation is one new class here, added
+to `REPRESENTATIONS`.
+
+- `time_mse`, `spectral`: a frame of samples out (mu-law companded frames in), scored by the
+  time-domain MSE or the log-magnitude + phase loss; generation feeds the clamped frame back.
+- `mulaw`: per sample, logits over 256 mu-law levels (factorised: top -> (frame, embed) ->
+  relu -> levels, since a full top x frame*256 layer would be 16 M weights for frame 256);
+  NLL in bits per sample; generation draws levels with temperature (Gumbel-max).
+- `logmag`: an autoregressive model of the grain spectrogram. A *grain* is two consecutive
+  frames under a sqrt-Hann window; grain t covers frames t and t + 1, so grains overlap by
+  one frame. Per step the model hears the log-magnitude spectrum of one grain (frame + 1
+  bins, standardised per bin with the training data's statistics) and outputs a mixture of
+  `mixtures` diagonal Gaussians over the next grain's. The mixture lets it say "a drum hit,
+  or the chord ringing on" instead of averaging the two into a smear: generation *draws* a
+  component (softmax of its logits / temperature) and a deviation (temperature x sigma). The
+  drawn log-magnitudes are fed back as the next input, exactly as the model would hear real
+  audio's. Audio is made by giving each grain a phase - at `phase_jitter` 0 each bin
+  advances as a steady sinusoid at the bin's centre frequency would (a phase vocoder), at 1
+  it is drawn uniformly - and overlap-adding grains at a hop of one frame (sqrt-Hann again:
+  the two windows multiply to a Hann, whose half-overlapped copies sum to 1).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from songcoder.rnn import mulaw
+from songcoder.rnn.losses import LogMagLoss, MulawNLL, SpectralLoss, TimeMSE
+from songcoder.rnn.mixture import Mixture
+
+LOG_EPS = 1e-3          # log(|X| + eps): a floor 60 dB under a full-scale bin
+# step(inputs (B, T, n_in), state) -> (outputs, state): the recurrent stack and this head
+Step = Callable[[torch.Tensor, Any], tuple[torch.Tensor, Any]]
+
+
+def grain_window(frame: int) -> torch.Tensor:
+    """sqrt of a periodic Hann of 2 * frame: analysis and synthesis window of `logmag` grains."""
+    return torch.hann_window(2 * frame, periodic=True).sqrt()
+
+
+def grain_logmag(frames: torch.Tensor) -> torch.Tensor:
+    """(..., T, frame) audio frames -> (..., T - 1, frame + 1) log-magnitudes of their grains."""
+    grains = torch.cat([frames[..., :-1, :], frames[..., 1:, :]], dim=-1)
+    window = grain_window(frames.shape[-1]).to(frames)
+    return torch.log(torch.fft.rfft(grains * window, dim=-1).abs() + LOG_EPS)
+
+
+class Representation(nn.Module):
+    """Frames of samples in (mu-law companded), a frame of samples out, time-domain MSE."""
+
+    name: ClassVar[str] = "time_mse"
+    seed_frames: ClassVar[int] = 1            # the shortest seed, in frames
+
+    def __init__(self, frame: int, top: int, *, levels: int = 256, embed: int = 16,
+                 mixtures: int = 8, phase_weight: float = 1.0):
+        super().__init__()
+        self.frame = frame
+        self.n_in = frame
+        self.build(top, levels=levels, embed=embed, mixtures=mixtures)
+        self.loss = self.make_loss(phase_weight=phase_weight, mixtures=mixtures)
+
+    def build(self, top: int, **_) -> None:
+        self.head = nn.Linear(top, self.frame)
+
+    def make_loss(self, **_) -> Callable[..., dict[str, torch.Tensor]]:
+        return TimeMSE()
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        """(..., top) -> one step's output."""
+        return self.head(h)
+
+    def encode(self, frames: torch.Tensor) -> torch.Tensor:
+        """(B, T, frame) audio -> (B, T', n_in) model inputs."""
+        return mulaw.compress(frames)
+
+    def teacher_pairs(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int]:
+        """(B, T + 1, frame) audio -> (inputs, targets, outputs scored): the first `scored`
+        steps' outputs predict `targets`; later inputs only carry the state on."""
+        return self.encode(x[:, :-1]), x[:, 1:], x.shape[1] - 1
+
+    def fit_data(self, songs: Sequence[np.ndarray]) -> None:
+        """Data-dependent starting points from the training songs (none here)."""
+
+    def draw(self, out: torch.Tensor, temperature: float,
+             generator: torch.Generator | None) -> torch.Tensor:
+        """One step's output (B, ...) -> the next frame of audio (B, frame)."""
+        return out.clamp(-1.0, 1.0)
+
+    def generate(self, step: Step, seed: torch.Tensor, steps: int, temperature: float,
+                 generator: torch.Generator | None, phase_jitter: float) -> torch.Tensor:
+        """seed (B, n, frame) -> (B, steps, frame): the seed warms the state up in one call,
+        then one step per frame, each drawn frame fed back in."""
+        out, state = step(self.encode(seed), None)
+        frames = []
+        for _ in range(steps):
+            frame = self.draw(out[:, -1], temperature, generator)
+            frames.append(frame)
+            out, state = step(self.encode(frame[:, None]), state)
+        return torch.stack(frames, dim=1)
+
+
+class Spectral(Representation):
+    """As `time_mse`, scored by log-magnitude + seed 002's phase distance."""
+
+    name = "spectral"
+
+    def make_loss(self, *, phase_weight: float, **_):
+        return SpectralLoss(phase_weight)
+
+
+class Mulaw(Representation):
+    """Per sample, logits over the mu-law levels."""
+
+    name = "mulaw"
+
+    def build(self, top: int, *, levels: int, embed: int, **_) -> None:
+        self.levels, self.embed = levels, embed
+        self.head = nn.Linear(top, self.frame * embed)
+        self.classes = nn.Linear(embed, levels)
+
+    def make_loss(self, **_):
+        return MulawNLL()
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        z = torch.relu(self.head(h).unflatten(-1, (self.frame, self.embed)))
+        return self.classes(z)                                # (..., frame, levels)
+
+    def fit_data(self, songs) -> None:
+        """The level logits start at the data's marginal log-frequencies (from a flat start
+        the bias needs thousands of small Adam steps to learn how peaked the levels are)."""
+        counts = torch.ones(self.levels)                       # add-one: no level impossible
+        for song in songs:
+            q = mulaw.quantize(torch.as_tensor(song[::7]), self.levels - 1)   # subsample
+            counts += torch.bincount(q, minlength=self.levels)
+        logp = torch.log(counts / counts.sum())
+        with torch.no_grad():
+            self.classes.bias.copy_(logp - logp.mean())
+
+    def draw(self, out, temperature, generator):
+        if temperature <= 0:
+            q = out.argmax(-1)
+        else:
+            # Gumbel-max: argmax(logits / T + Gumbel noise) is a draw from softmax(logits / T)
+            u = torch.rand(out.shape, generator=generator).clamp_(1e-10, 1.0)
+            q = (out / temperature - torch.log(-torch.log(u))).argmax(-1)
+        return mulaw.dequantize(q, self.levels - 1)
+
+
+class LogMag(Representation):
+    """Grain log-magnitude spectra in, a Gaussian mixture over the next grain's out."""
+
+    name = "logmag"
+    seed_frames = 2
+
+    def build(self, top: int, *, mixtures: int, **_) -> None:
+        self.n_in = self.frame + 1
+        self.mixtures = mixtures
+        self.head = nn.Linear(top, mixtures * (2 * self.n_in + 1))
+        # per-bin statistics of the training data's grain log-magnitudes (fit_data)
+        self.register_buffer("bin_mean", torch.zeros(self.n_in))
+        self.register_buffer("bin_std", torch.ones(self.n_in))
+        self.register_buffer("window", grain_window(self.frame), persistent=False)
+
+    def make_loss(self, *, mixtures: int, **_):
+        return LogMagLoss(mixtures)
+
+    def encode(self, frames):
+        return (grain_logmag(frames) - self.bin_mean) / self.bin_std
+
+    def teacher_pairs(self, x):
+        # the T grains of T + 1 frames each predict the next; the last has no target here but
+        # still runs, so the carried state has heard every grain when the next window starts
+        inp = self.encode(x)
+        return inp, inp[:, 1:], inp.shape[1] - 1
+
+    def fit_data(self, songs) -> None:
+        F = self.frame
+        rows = []
+        for song in songs:                                     # every 8th grain of each song
+            n = len(song) // F
+            rows.append(grain_logmag(torch.as_tensor(song[: n * F]).view(n, F))[::8])
+        y = torch.cat(rows)
+        with torch.no_grad():
+            self.bin_mean.copy_(y.mean(0))
+            self.bin_std.copy_(y.std(0).clamp_min(1e-3))
+
+    def generate(self, step, seed, steps, temperature, generator, phase_jitter):
+        F = self.frame
+        out, state = step(self.encode(seed), None)            # the seed's grains
+        advance = math.pi * torch.arange(F + 1, dtype=torch.float32)   # hop F = half a grain
+        phase = torch.rand((seed.shape[0], F + 1), generator=generator) * 2 * math.pi
+        pending = None                                         # the previous grain's second half
+        frames = []
+        # The first drawn grain covers the seed's last frame and the first new one: only its
+        # second half is used, so steps + 1 grains make `steps` frames.
+        for _ in range(steps + 1):
+            y = Mixture(out[:, -1], self.mixtures).sample(temperature, generator)
+            logmag = y * self.bin_std + self.bin_mean
+            jitter = torch.rand(phase.shape, generator=generator) * 2 * math.pi - math.pi
+            phase = phase + advance + phase_jitter * jitter
+            mag = (logmag.exp() - LOG_EPS).clamp_min(0.0)
+            grain = torch.fft.irfft(torch.polar(mag, phase), 2 * F) * self.window
+            if pending is not None:
+                frames.append((pending + grain[:, :F]).clamp(-1.0, 1.0))
+            pending = grain[:, F:]
+            out, state = step(y[:, None], state)
+        return torch.stack(frames, dim=1)
+
+
+REPRESENTATIONS: dict[str, type[Representation]] = {
+    c.name: c for c in (Representation, Spectral, Mulaw, LogMag)}

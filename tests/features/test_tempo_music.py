@@ -1,0 +1,84 @@
+"""Tempo on music-like audio whose answer is known: synth songs played faster and slower,
+a drum loop longer than 10 minutes whose tempo drifts, and a MIDI groove rendered with a
+General MIDI soundfont (exact tempo and downbeats)."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+from scipy.signal import resample_poly
+
+from songcoder.audio import midi
+from songcoder.audio.synth import render_song
+from songcoder.features.extract import file_features, song_features
+
+SR = 22050
+
+
+@pytest.mark.parametrize("song", [3, 11])
+def test_tempo_follows_playback_speed(song):
+    """Resampling by 5/4 and declaring the old rate plays the song 0.8x as fast: the tempo
+    must scale with the rate (the stretch protocol of benchmarks/tempo.py, on a synth song)."""
+    x, lab = render_song(song, 0, 20.0, SR)
+    base = song_features(x, SR).tempo_bpm
+    assert abs(base / lab["tempo"] - 1) <= 0.04, (base, lab["tempo"])
+    for up, down in ((5, 4), (10, 9), (25, 28), (4, 5)):      # rates 0.8, 0.9, 1.12, 1.25
+        y = resample_poly(x, up, down, axis=0).astype(np.float32)
+        est = song_features(y, SR).tempo_bpm
+        assert abs(est / base / (down / up) - 1) <= 0.04, (down / up, base, est)
+
+
+def drum_loop(seconds: float, sr: int, bpm: float, drift: float) -> np.ndarray:
+    """Kick on 1 and 3, snare on 2 and 4, hi-hat eighths; the tempo wanders by +-drift
+    (relative) in a slow sine, as a live band or a long medley does."""
+    rng = np.random.default_rng(1)
+    n = int(seconds * sr)
+    t = np.arange(int(0.12 * sr)) / sr
+    kick = np.sin(2 * np.pi * 60 * t) * np.exp(-t / 0.05)
+    snare = rng.standard_normal(len(t)) * np.exp(-t / 0.03) * 0.5
+    hat = rng.standard_normal(len(t)) * np.exp(-t / 0.008) * 0.2
+    x = np.zeros(n + sr)                 # room for the last hit past the end
+    pos, k = 0.0, 0
+    while pos < seconds:
+        x[int(pos * sr): int(pos * sr) + len(t)] += (kick if k % 2 == 0 else snare) + hat
+        half = int((pos + 0.5 * 60 / bpm) * sr)
+        x[half: half + len(t)] += hat
+        local = bpm * (1 + drift * np.sin(2 * np.pi * pos / 150.0))
+        pos += 60.0 / local
+        k += 1
+    return (0.3 * x[:n]).astype(np.float32)
+
+
+def test_long_drifting_song_is_not_stuck_at_a_bound():
+    """Eleven minutes at 120 BPM +- 3 %. Issue 12 saw real halves over 10 minutes answered at
+    min_bpm (60.0). That failure did not reproduce here, on this loop or on the real tracks
+    at hand (up to 14 min, and two joined into 25 min), so this guards the behaviour rather
+    than replaying the bug."""
+    sr = 11025
+    x = drum_loop(660.0, sr, 120.0, 0.03)
+    f = song_features(x, sr, min_bpm=60, max_bpm=200, analysis_rate=11025)
+    assert 60.5 < f.tempo_bpm < 199
+    assert abs(f.tempo_bpm / 120 - 1) <= 0.04, f.tempo_bpm
+
+
+@pytest.mark.skipif(midi.fluidsynth_missing() is not None,
+                    reason=str(midi.fluidsynth_missing()))
+@pytest.mark.parametrize("bpm", [92, 136])
+def test_rendered_midi_tempo_and_downbeat(tmp_path, bpm):
+    first = midi.write_groove(tmp_path / "g.mid", bpm, 8)
+    midi.render(tmp_path / "g.mid", tmp_path / "g.wav", sr=SR)
+    assert sf.info(str(tmp_path / "g.wav")).duration > 8 * 4 * 60 / bpm
+    f = file_features(tmp_path / "g.wav")
+    assert abs(f.tempo_bpm / bpm - 1) <= 0.02, f.tempo_bpm
+    bar = 4 * 60.0 / bpm
+    err = (f.bar_phase_s - first + bar / 2) % bar - bar / 2
+    assert abs(err) < 0.04, (f.bar_phase_s, first)            # within a 32nd note or so
+
+
+def test_midi_file_is_well_formed(tmp_path):
+    """The hand-written SMF: header, one track whose length field matches, end-of-track."""
+    first = midi.write_groove(tmp_path / "g.mid", 120, 2)
+    b = (tmp_path / "g.mid").read_bytes()
+    assert b[:4] == b"MThd" and b[14:18] == b"MTrk"
+    assert int.from_bytes(b[18:22], "big") == len(b) - 22
+    assert b[-4:] == b"\x00\xff\x2f\x00"
+    assert first == pytest.approx(1.0)                          # 2 pickup beats at 120 BPM
