@@ -46,6 +46,7 @@ bench: setup               ## speed and scale figures -> benchmarks/results/*.js
 	for b in benchmarks/*.py; do PATH="$(BIN):$$PATH" $(BIN)/python $$b || exit 1; done
 
 ui: setup                  ## browse and compare runs at http://127.0.0.1:5000
+	@echo "open http://127.0.0.1:5000/#/experiments/1/runs?workflowType=machine_learning"
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db \
 	  --default-artifact-root $(CURDIR)/mlartifacts --host 127.0.0.1 --port 5000
 

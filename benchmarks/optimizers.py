@@ -5,7 +5,7 @@
 
 Queues one `dvc exp run` per optimizer (`-S sdae.optimizer=NAME -S sdae.lr=LR ...`), runs the
 queue (`dvc exp run --run-all`), then reads each experiment's per-epoch fine-tuning curve
-(`val/rel_error`) from its MLflow run and its test-split figures from `dvc exp show --json`.
+(`sdae/val/rel_error`) from its MLflow run and its test-split figures from `dvc exp show --json`.
 Writes benchmarks/results/optimizers.{json,png,md}.
 """
 
@@ -78,7 +78,7 @@ def curves(stage: str) -> dict[str, list[float]]:
             f"and params.`sdae.optimizer` = '{name}' and params.`sdae.lr` = '{float(lr)}'",
             order_by=["attributes.start_time DESC"], max_results=1)
         if runs:
-            hist = client.get_metric_history(runs[0].info.run_id, "val/rel_error")
+            hist = client.get_metric_history(runs[0].info.run_id, "sdae/val/rel_error")
             out[name] = [m.value for m in sorted(hist, key=lambda m: m.step)]
     return out
 

@@ -17,6 +17,7 @@ from songcoder.audio.collection import read_manifest, to_csv
 from songcoder.errors import UserError
 from songcoder.evaluate import librosa_baseline, plots
 from songcoder.evaluate.report import evaluate_all
+from songcoder.figures import results
 from songcoder.sdae import train as sdae
 from songcoder.sdae.stack import DeepAutoencoder
 
@@ -71,20 +72,26 @@ def main() -> None:
                                x_val=x["val"], val_labels=split_labels(by_id, io.features, "val"),
                                peers=peers)
         metrics["baseline"] = baseline          # how the peer was computed, and how fast
-        save_json(io.metrics, metrics)
-        save_text(io.depth, to_csv(plots.depth_rows(metrics), ["model", "size", "rel_error"]))
-        save_text(io.groups, to_csv(plots.group_rows(metrics), ["model", "group", "rel_error"]))
+        result = results(metrics)
+        save_json(io.metrics, result)
+        save_text(io.depth, to_csv(plots.depth_rows(result), ["model", "size", "rel_error"]))
+        save_text(io.groups, to_csv(plots.group_rows(result), ["model", "group", "rel_error"]))
         figures = plots.save_figures(metrics, io.figures)
-        run.log_metrics(metrics)
         code = finetuned.sizes[-1]
+        run.log_result(metrics, headline=(f"rel_error.finetuned_{code}", f"rel_error.pca_{code}",
+                                          "retrieval.p_at_10_code", "retrieval.mrr_halves_code",
+                                          "collapsed"))
         learned_from = tracking.data_fingerprint(f"{io.features}/train_excerpts.npy")
         registry = tracking.register_encoder(run, io.model, f"{io.features}/norm.npz",
                                              metrics["rel_error"][f"finetuned_{code}"],
                                              learned_from, n_in=finetuned.sizes[0], n_out=code)
         # The registry entry is this stage's own (DVC-cached) output, so a fresh clone, whose
-        # git-tracked metrics and plots already match, still runs evaluate and registers.
-        save_json(io.registry, {"model": tracking.ENCODER_NAME, **registry,
-                                "tracking_uri": run.uri})
+        # git-tracked metrics and plots already match, still runs evaluate and registers. Only
+        # what the data decide goes in it (the version and the store's path differ from store
+        # to store, and dvc.lock would change on every clone): version, corpus fingerprint and
+        # champion alias are printed and kept as the MLflow model version's tags.
+        save_json(io.registry, {"model": tracking.ENCODER_NAME,
+                                "test_rel_error": result["rel_error"][f"finetuned_{code}"]})
         for path in [io.metrics, io.depth, io.groups, *figures]:
             run.log_artifact(path)
     rel = metrics["rel_error"]

@@ -9,6 +9,7 @@ from common import check_layer_count, load_rows, paths, sections, stage_main
 
 from songcoder import tracking
 from songcoder.atomic import save_json
+from songcoder.figures import results
 from songcoder.sdae import train as sdae
 from songcoder.training import checkpoint_dir, data_fingerprint, drop_checkpoints
 
@@ -28,8 +29,8 @@ def main() -> None:
             history = metrics.pop("history")
             sdae.save(io.model, model, cfg["sdae"])
             sdae.write_history_csv(io.plot, history)
-            save_json(io.metrics, metrics)
-            run.log_metrics({"epochs": metrics["epochs"]})  # curves came via Lightning
+            save_json(io.metrics, results(metrics))
+            run.log_best(metrics, headline=("val/rel_error", "best_epoch"))
             run.log_artifact(io.metrics)
             run.log_artifact(io.plot)
             print(f"finetune: val rel_error {metrics['val/rel_error']:.4f} "

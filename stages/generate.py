@@ -15,6 +15,7 @@ from songcoder import tracking
 from songcoder.atomic import save_json
 from songcoder.audio.collection import read_manifest
 from songcoder.evaluate.generation import SongEncoder
+from songcoder.figures import results
 from songcoder.rnn import train as rnn
 from songcoder.rnn.generate import generate_all
 
@@ -32,8 +33,10 @@ def main() -> None:
     with tracking.stage_run("generate", cfg) as run:
         metrics, files = generate_all(model, cfg["generate"], test, io.out, encoder=encoder,
                                       feature_kw=encoder.feature_kw)
-        save_json(io.metrics, metrics)
-        run.log_metrics({k: v for k, v in metrics.items() if k != "per_song"})
+        save_json(io.metrics, results(metrics))
+        run.log_result({k: v for k, v in metrics.items() if k != "per_song"},
+                       headline=("lsd_db", "time_to_collapse_s", "onset_periodicity",
+                                 "tempo_match", "chroma_corr", "encoder_top1"))
         run.log_artifact(io.metrics)
         for f in files:
             run.log_artifact(f, Path(io.out).name)

@@ -6,6 +6,7 @@ from common import paths, sections, stage_main
 
 from songcoder import tracking
 from songcoder.atomic import save_json
+from songcoder.figures import results
 from songcoder.ingest import ingest
 
 
@@ -16,8 +17,8 @@ def main() -> None:
     with tracking.stage_run("ingest", cfg) as run:
         result = ingest(cfg["data"], audio_dir=Path(io.audio), manifest=Path(io.manifest),
                         skipped=Path(io.skipped))
-        save_json(io.metrics, result.metrics)
-        run.log_metrics(result.metrics)
+        save_json(io.metrics, results(result.metrics))
+        run.log_result(result.metrics, headline=("songs", "skipped"))
         for path in (io.manifest, io.skipped, io.metrics):
             run.log_artifact(path)
     for s in result.skipped:

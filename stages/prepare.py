@@ -7,6 +7,7 @@ from common import paths, sections, stage_main
 from songcoder import tracking
 from songcoder.atomic import save_json, save_text
 from songcoder.audio.collection import read_manifest, to_csv
+from songcoder.figures import results
 from songcoder.prepare import prepare
 
 
@@ -17,9 +18,9 @@ def main() -> None:
     features = Path(io.features)
     with tracking.stage_run("prepare", cfg) as run:
         result = prepare(cfg["prepare"], read_manifest(io.manifest), features)
-        save_json(io.metrics, result.metrics)
+        save_json(io.metrics, results(result.metrics))
         save_text(io.tempo, to_csv(result.tempo_rows, ["id", "split", "true_bpm", "est_bpm"]))
-        run.log_metrics(result.metrics)
+        run.log_result(result.metrics, headline=("tempo_acc1", "tempo_acc2"))
         for path in (io.metrics, io.tempo, features / "skipped.csv",
                      features / "test_index.csv"):
             run.log_artifact(path)

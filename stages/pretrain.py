@@ -8,6 +8,7 @@ from common import check_layer_count, load_rows, paths, sections, stage_main
 
 from songcoder import tracking
 from songcoder.atomic import save_json, save_npy
+from songcoder.figures import results
 from songcoder.sdae import train as sdae
 from songcoder.training import checkpoint_dir, data_fingerprint, drop_checkpoints
 
@@ -35,8 +36,8 @@ def main() -> None:
                     name = f"{split}_excerpts" if split != "test" else split
                     save_npy(f"{io.codes}/{name}.npy", sdae.encode(layer, xs))
                 sdae.write_history_csv(io.plot, history)
-                save_json(io.metrics, metrics)
-                run.log_metrics({"epochs": metrics["epochs"]})  # curves came via Lightning
+                save_json(io.metrics, results(metrics))
+                run.log_best(metrics, headline=("val/rel_error", "best_epoch"))
                 run.log_artifact(io.metrics)
                 run.log_artifact(io.plot)
                 print(f"{stage}: val rel_error {metrics['val/rel_error']:.4f} "

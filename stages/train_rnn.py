@@ -9,6 +9,7 @@ from common import paths, sections, stage_main
 from songcoder import tracking
 from songcoder.atomic import save_json
 from songcoder.audio.collection import read_manifest
+from songcoder.figures import results
 from songcoder.rnn import train as rnn
 from songcoder.training import EpochHistory, checkpoint_dir, drop_checkpoints
 
@@ -28,8 +29,8 @@ def main() -> None:
         if tracking.is_rank_zero():
             rnn.save(io.model, model, cfg["rnn"])
             history.to_csv(io.plot)
-            save_json(io.metrics, metrics)
-            run.log_metrics({k: v for k, v in metrics.items() if "/" not in k})  # curves: Lightning
+            save_json(io.metrics, results(metrics))
+            run.log_best(metrics, headline=("val/loss", "epochs"))
             run.log_artifact(io.metrics)
             run.log_artifact(io.plot)
             print(f"train_rnn: val loss {metrics.get('val/loss', float('nan')):.4f} after "

@@ -76,7 +76,8 @@ def test_summary_gives_headlines_beside_their_baselines_and_where_to_look(tmp_pa
     assert "songs 120, skipped 3" in text
     assert "21-d code 0.123, PCA-21 0.2" in text
     assert "tempo" not in text.split("where to look")[0]      # prepare did not run: no line
-    assert "make ui" in text and all(len(line) <= 80 for line in text.splitlines()[1:])
+    assert "make ui" in text and "?workflowType=machine_learning" in text
+    assert all(len(line) <= 80 for line in text.splitlines()[1:])
     out = run(["songcoder", "summary", "--metrics", str(m)], tmp_path).stdout
     assert out.strip() == text
 

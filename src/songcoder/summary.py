@@ -27,15 +27,18 @@ HEADLINES: tuple[tuple[str, list[tuple[str, str, str]]], ...] = (
                              ("noise", "generate", "baselines.seed_spectrum_noise.lsd_db"),
                              ("loop seed", "generate", "baselines.loop_seed.lsd_db")]),
     ("onset periodicity", [("model", "generate", "onset_periodicity"),
-                           ("real", "generate", "real.onset_periodicity")]),
+                           ("real", "generate",
+                            "baselines.real_continuation.onset_periodicity")]),
     ("collapse after (s)", [("model", "generate", "time_to_collapse_s")]),
 )
 
+# The page `make ui` prints: MLflow 3's UI opens an experiment on its GenAI pages unless told.
+UI_PAGE = "http://127.0.0.1:5000/#/experiments/1/runs?workflowType=machine_learning"
 WHERE = (
     ("metrics/*.json", "every figure (dvc metrics show; songcoder info)"),
     ("plots/", "curves, pictures (dvc plots show -> dvc_plots/index.html)"),
     ("generated/", "continued test songs (.wav) and their spectrograms (.png)"),
-    ("make ui", "MLflow at http://127.0.0.1:5000: runs side by side"),
+    ("make ui", f"MLflow, runs side by side, at\n    {UI_PAGE}"),   # too wide for one line
     ("songcoder --help", "similar FILE, playlist --out mix.m3u, generate"),
 )
 

@@ -1,8 +1,14 @@
 """The one module that talks to MLflow.
 
 Every stage run is an MLflow run named after the stage, nested under one parent run per
-pipeline execution (one `dvc repro` / `dvc exp run`), with its params section, final metrics,
+pipeline execution (one `dvc repro` / `dvc exp run`), with its params section, its figures,
 small outputs as artifacts and tags (stage, git commit, dirty flag, params hash, DVC experiment).
+The parent run carries every params.yaml section (`section.key`) and each stage's headline
+figures (`<stage>/<name>`), so MLflow's compare view of two pipeline runs shows what changed and
+what it did. Training curves are named by model (`sdae/val/loss`, `rnn/val/loss`: the same name
+means the same loss); the figures of a training stage's metrics file (its kept epoch's) are
+`best/<model>/<name>`. A run whose process died (SIGKILL leaves it RUNNING) is ended as KILLED by
+the next stage that opens the store on the same machine.
 
 Store: `MLFLOW_TRACKING_URI` if set, else `sqlite:///<repo>/mlflow.db` with artifacts in
 `<repo>/mlartifacts`. `<repo>` is the real repository even when DVC runs an experiment in a
@@ -23,11 +29,19 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from songcoder.config import as_dict, params_hash
+from songcoder.config import ConfigError, as_dict, params_hash, validate_all
 from songcoder.errors import TrackingError
+from songcoder.figures import rounded
 
 EXPERIMENT = os.environ.get("MLFLOW_EXPERIMENT_NAME", "songcoder")
 PIPELINE_TAG = "songcoder.pipeline_id"
+OWNER_TAG = "songcoder.owner"        # host-pid-start of the process that keeps a run RUNNING
+# The experiment's kind: model training, not GenAI. MLflow 3.17's UI itself picks its pages by
+# a per-browser switch (URL `?workflowType=machine_learning`, which `make ui` prints).
+EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
+# MLflow makes every SQLite session wait 20 s for a lock; a stage makes several calls on its
+# way out, so a store locked mid-training took 1-1.5 min to report. SQLite's own default:
+SQLITE_BUSY_MS = 5000
 # Fail fast on a dead server instead of MLflow's minutes of retries.
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
@@ -99,14 +113,12 @@ def git_tags() -> dict[str, str]:
     return {"git_commit": commit, "git_dirty": str(bool(dirty)).lower()}
 
 
-def pipeline_id() -> str:
-    """Identify one pipeline execution: the `dvc` process that runs this stage.
+def _process_name(proc: Any) -> str:
+    return f"{socket.gethostname()}-{proc.pid}-{int(proc.create_time())}"
 
-    DVC runs stages one after another as children of one process, so its pid and start time
-    name a `dvc repro` uniquely; `SONGCODER_PIPELINE_ID` overrides (CI, Makefile, tests).
-    """
-    if os.environ.get("SONGCODER_PIPELINE_ID"):
-        return os.environ["SONGCODER_PIPELINE_ID"]
+
+def _dvc_process() -> Any:
+    """The `dvc` process that runs this stage (this process when run by hand)."""
     import psutil
 
     proc = psutil.Process()
@@ -116,8 +128,30 @@ def pipeline_id() -> str:
         except (psutil.Error, OSError):
             continue
         if "dvc" in Path(cmd.split(" ")[0]).name or " -m dvc" in cmd or "/dvc " in cmd:
-            return f"{socket.gethostname()}-{parent.pid}-{int(parent.create_time())}"
-    return f"{socket.gethostname()}-{proc.pid}-{int(proc.create_time())}"
+            return parent
+    return proc
+
+
+def pipeline_id() -> str:
+    """Identify one pipeline execution: the `dvc` process that runs this stage.
+
+    DVC runs stages one after another as children of one process, so its pid and start time
+    name a `dvc repro` uniquely; `SONGCODER_PIPELINE_ID` overrides (CI, Makefile, tests).
+    """
+    return os.environ.get("SONGCODER_PIPELINE_ID") or _process_name(_dvc_process())
+
+
+def _alive(owner: str) -> bool:
+    """Whether the process named `host-pid-start` runs; True on another host (cannot tell)."""
+    import psutil
+
+    host, pid, start = owner.rsplit("-", 2)
+    if host != socket.gethostname():
+        return True
+    try:
+        return int(psutil.Process(int(pid)).create_time()) == int(start)
+    except psutil.NoSuchProcess:
+        return False
 
 
 def flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -146,44 +180,99 @@ def numeric(d: Mapping[str, Any]) -> dict[str, float]:
 
 
 class StageRun:
-    """What a stage may do with its run. A no-op object on non-zero DDP ranks."""
+    """What a stage may do with its run. A no-op object on non-zero DDP ranks.
 
-    def __init__(self, run: Any = None, uri: str = ""):
-        self.run, self.uri = run, uri
+    After the store fails once (locked, gone), every later call is skipped: each would wait
+    for the lock again before the stage could say what is wrong."""
+
+    def __init__(self, run: Any = None, uri: str = "", stage: str = "", model: str = "",
+                 parent: str = ""):
+        self.run, self.uri, self.stage, self.model, self.parent = run, uri, stage, model, parent
+        self.broken = False
 
     @property
     def active(self) -> bool:
-        return self.run is not None
+        return self.run is not None and not self.broken
 
     @property
     def run_id(self) -> str | None:
         return self.run.info.run_id if self.run else None
 
+    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        if not self.active:
+            return None
+        try:
+            return fn(*args, **kwargs)
+        except Exception as e:
+            if _is_store_error(e):
+                self.broken = True
+                raise TrackingError(store_error(self.uri, e)) from e
+            raise
+
     def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
-        if self.run:
-            import mlflow
-            mlflow.log_metrics(numeric(metrics), step=step)
+        import mlflow
+        self._call(mlflow.log_metrics, numeric(rounded(metrics)), step=step)
+
+    def log_result(self, metrics: Mapping[str, Any], headline: tuple[str, ...] = ()) -> None:
+        """A stage's figures as its metrics file has them (flattened, rounded alike), machine
+        figures too; the `headline` ones (flattened names) also on the parent run."""
+        self.log_metrics(metrics)
+        self._log_parent(metrics, headline)
+
+    def log_best(self, metrics: Mapping[str, Any], headline: tuple[str, ...] = ()) -> None:
+        """A training stage's figures: the per-epoch ones (named like its curves, `val/loss`)
+        at the epoch whose weights it kept, as `best/<model>/<name>`, and that epoch (from 0)
+        as `best/<model>/epoch`; the rest (`epochs`, `best_epoch`, timings) as they are.
+        A stage that keeps its last epoch (train_rnn) has no `best_epoch`."""
+        import mlflow
+        flat = numeric(rounded(metrics))
+        kept = flat.get("best_epoch", flat["epochs"] - 1)
+        self._call(mlflow.log_metrics, {**{(f"best/{self.model}/{k}" if "/" in k else k): v
+                                           for k, v in flat.items()},
+                                        f"best/{self.model}/epoch": kept})
+        self._log_parent(metrics, headline)
+
+    def _log_parent(self, metrics: Mapping[str, Any], headline: tuple[str, ...]) -> None:
+        flat = numeric(rounded(metrics))
+        figures = {f"{self.stage}/{k}": flat[k] for k in headline if k in flat}
+        if figures:
+            from mlflow.entities import Metric
+            from mlflow.tracking import MlflowClient
+            now = int(time.time() * 1000)
+            self._call(MlflowClient(self.uri).log_batch, self.parent,
+                       metrics=[Metric(k, v, now, 0) for k, v in figures.items()])
 
     def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
-        if self.run and Path(path).exists():
+        if self.active and Path(path).exists():
             import mlflow
             if Path(path).is_dir():
-                mlflow.log_artifacts(str(path), artifact_path=artifact_path)
+                self._call(mlflow.log_artifacts, str(path), artifact_path=artifact_path)
             else:
-                mlflow.log_artifact(str(path), artifact_path=artifact_path)
+                self._call(mlflow.log_artifact, str(path), artifact_path=artifact_path)
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
-        if self.run:
-            import mlflow
-            mlflow.set_tags({k: str(v) for k, v in tags.items()})
+        import mlflow
+        self._call(mlflow.set_tags, {k: str(v) for k, v in tags.items()})
 
     def lightning_logger(self) -> Any:
-        """Lightning's MLFlowLogger writing per-epoch curves into this run (not a new one)."""
+        """Lightning's MLFlowLogger writing per-epoch curves into this run (not a new one),
+        each named by its model (`sdae/train/loss`)."""
         if not self.run:
             return None
         from lightning.pytorch.loggers import MLFlowLogger
-        return MLFlowLogger(experiment_name=EXPERIMENT, run_id=self.run_id,
-                            tracking_uri=self.uri, log_model=False)
+        stage = self
+
+        class CurveLogger(MLFlowLogger):
+            def log_metrics(self, metrics, step=None):
+                named = {f"{stage.model}/{k}": v for k, v in metrics.items()}
+                stage._call(super().log_metrics, named, step)
+
+            def finalize(self, status="success"):
+                if stage.active:     # a broken store would only make the stage wait again
+                    stage._call(super().finalize, status)
+
+        return CurveLogger(experiment_name=EXPERIMENT, run_id=self.run_id,
+                           tracking_uri=self.uri, log_model=False)
 
 
 def is_rank_zero() -> bool:
@@ -207,28 +296,79 @@ def _store_lock(uri: str) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+def _short_sqlite_waits() -> None:
+    """Rewrite MLflow's `PRAGMA busy_timeout = 20000` (see SQLITE_BUSY_MS), and keep MLflow's
+    traceback of a locked store out of the stage's output: the stage says it in one line."""
+    import logging
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
+    if not event.contains(Engine, "before_cursor_execute", _busy_timeout):
+        event.listen(Engine, "before_cursor_execute", _busy_timeout, retval=True)
+
+
+def _busy_timeout(conn, cursor, statement, parameters, context, executemany):
+    if statement.startswith("PRAGMA busy_timeout"):
+        statement = f"PRAGMA busy_timeout = {SQLITE_BUSY_MS};"
+    return statement, parameters
+
+
 def _experiment_id(client: Any, uri: str) -> str:
     exp = client.get_experiment_by_name(EXPERIMENT)
-    if exp is not None:
-        return exp.experiment_id
+    if exp is None:
+        try:
+            return client.create_experiment(EXPERIMENT, artifact_location=artifact_location(uri),
+                                            tags=dict([EXPERIMENT_KIND]))
+        except Exception:  # another process created it first
+            exp = client.get_experiment_by_name(EXPERIMENT)
+            if exp is None:
+                raise
+    if exp.tags.get(EXPERIMENT_KIND[0]) != EXPERIMENT_KIND[1]:   # a store made before the tag
+        client.set_experiment_tag(exp.experiment_id, *EXPERIMENT_KIND)
+    return exp.experiment_id
+
+
+def _end_dead_runs(client: Any, exp_id: str) -> list[Any]:
+    """End as KILLED the runs left RUNNING by a process that is gone (a SIGKILLed stage or
+    `dvc repro`: nothing was left to close them). Returns them."""
+    dead = [r for r in client.search_runs([exp_id], "attributes.status = 'RUNNING'",
+                                          max_results=1000)
+            if OWNER_TAG in r.data.tags and not _alive(r.data.tags[OWNER_TAG])]
+    for r in dead:
+        client.set_terminated(r.info.run_id, "KILLED")
+    return dead
+
+
+def _all_params(configs: Mapping[str, Any]) -> dict[str, Any]:
+    """Every params.yaml section (the stage's own sections outside a project)."""
     try:
-        return client.create_experiment(EXPERIMENT, artifact_location=artifact_location(uri))
-    except Exception:  # another process created it first
-        exp = client.get_experiment_by_name(EXPERIMENT)
-        if exp is None:
-            raise
-        return exp.experiment_id
+        configs = validate_all()
+    except ConfigError:
+        pass
+    return {f"{section}.{k}": v for section, cfg in configs.items()
+            for k, v in flatten(as_dict(cfg)).items()}
 
 
-def _parent_run(client: Any, exp_id: str, pid: str, tags: dict[str, str]) -> str:
+def _log_params(client: Any, run_id: str, params: Mapping[str, Any]) -> None:
+    from mlflow.entities import Param
+    items = [Param(k, str(v)[:6000]) for k, v in params.items()]
+    for i in range(0, len(items), 100):                 # MLflow takes 100 params per batch
+        client.log_batch(run_id, params=items[i:i + 100])
+
+
+def _parent_run(client: Any, exp_id: str, pid: str, tags: dict[str, str],
+                configs: Mapping[str, Any]) -> str:
     found = client.search_runs(
         [exp_id], filter_string=f"tags.`{PIPELINE_TAG}` = '{pid}' and "
                                 f"tags.`songcoder.kind` = 'pipeline'", max_results=1)
     if found:
         return found[0].info.run_id
     name = os.environ.get("DVC_EXP_NAME") or time.strftime("pipeline %Y-%m-%d %H:%M:%S")
-    run = client.create_run(exp_id, run_name=name, tags={**tags, PIPELINE_TAG: pid,
-                                                         "songcoder.kind": "pipeline"})
+    run = client.create_run(exp_id, run_name=name, tags={
+        **tags, PIPELINE_TAG: pid, "songcoder.kind": "pipeline",
+        OWNER_TAG: _process_name(_dvc_process())})
+    _log_params(client, run.info.run_id, _all_params(configs))
     return run.info.run_id
 
 
@@ -237,12 +377,14 @@ def stage_run(stage: str, configs: Mapping[str, Any]) -> Iterator[StageRun]:
     """Open the MLflow run of `stage`, nested under this pipeline execution's parent run.
 
     `configs` maps section names to their config dataclasses; they are logged as params
-    (`section.key`) and hashed into the `params_hash` tag.
+    (`section.key`) and hashed into the `params_hash` tag. A training stage's model is its
+    section beside `trainer` (`sdae`, `rnn`): its curves and best figures are named by it.
     """
     if not is_rank_zero():
         yield StageRun()
         return
     import mlflow
+    import psutil
     from mlflow.tracking import MlflowClient
 
     uri = tracking_uri()
@@ -250,32 +392,51 @@ def stage_run(stage: str, configs: Mapping[str, Any]) -> Iterator[StageRun]:
     mlflow.set_tracking_uri(uri)
     import logging
     logging.getLogger("mlflow").setLevel(logging.WARNING)   # no "Creating initial tables" chatter
+    _short_sqlite_waits()
+    p_hash = params_hash(*configs.values())
     try:
         with _store_lock(uri):  # two stages creating a new SQLite store at once both fail
             client = MlflowClient(uri)
             exp_id = _experiment_id(client, uri)
+            dead = _end_dead_runs(client, exp_id)
             pid = pipeline_id()
             tags = {**git_tags(), "dvc_exp_name": os.environ.get("DVC_EXP_NAME", ""),
                     PIPELINE_TAG: pid}
-            parent = _parent_run(client, exp_id, pid, tags)
-        run_tags = {**tags, "stage": stage, "params_hash": params_hash(*configs.values()),
-                    "mlflow.parentRunId": parent, "songcoder.kind": "stage"}
+            parent = _parent_run(client, exp_id, pid, tags, configs)
+        resumes = [r.info.run_id for r in dead if r.data.tags.get("stage") == stage
+                   and r.data.tags.get("params_hash") == p_hash]
+        run_tags = {**tags, "stage": stage, "params_hash": p_hash,
+                    "mlflow.parentRunId": parent, "songcoder.kind": "stage",
+                    OWNER_TAG: _process_name(psutil.Process()),
+                    **({"songcoder.after_killed": ",".join(resumes)} if resumes else {})}
         active = mlflow.start_run(experiment_id=exp_id, run_name=stage, tags=run_tags)
     except Exception as e:
         raise TrackingError(store_error(uri, e)) from e
+    model = next((s for s in configs if s != "trainer"), "") if "trainer" in configs else ""
+    run = StageRun(active, uri, stage, model, parent)
     params = {f"{section}.{k}": v for section, cfg in configs.items()
               for k, v in flatten(as_dict(cfg)).items()}
+    ok = False
     try:
-        with active as run:
-            mlflow.log_params({k: str(v)[:6000] for k, v in params.items()})
-            yield StageRun(run, uri)
+        run._call(mlflow.log_params, {k: str(v)[:6000] for k, v in params.items()})
+        yield run
+        ok = True
     except Exception as e:
         if _is_store_error(e):          # the store went away or got locked mid-stage
+            run.broken = True
             raise TrackingError(store_error(uri, e)) from e
         raise
     finally:
-        with contextlib.suppress(Exception):   # the parent's end time only; never mask an error
-            client.set_terminated(parent)      # end = last stage's end; reopened by the next
+        # Broken: end_run only takes the run off MLflow's stack (its write fails, after one
+        # wait); the parent is left alone. Else: the parent's end = the last stage's end.
+        try:
+            mlflow.end_run("FINISHED" if ok else "FAILED")
+        except Exception as e:
+            if ok and not run.broken:
+                raise TrackingError(store_error(uri, e)) from e
+        if not run.broken:
+            with contextlib.suppress(Exception):
+                client.set_terminated(parent)
 
 
 def _is_store_error(e: BaseException) -> bool:

@@ -21,7 +21,7 @@ from tests.faults.conftest import (assert_same_outputs, copy_of, dvc_name, last_
                                    leftovers, lock_entry, pending)
 
 RESUMED = re.compile(r"(\w+): resuming from \S+last\.ckpt: (\d+) epochs done")
-CURVE = {"train_rnn": "val/loss"}          # the SDAE stages log val/rel_error per epoch
+CURVE = {"train_rnn": "rnn/val/loss"}      # the SDAE stages log sdae/val/rel_error per epoch
 
 
 def resumed(out: str) -> dict[str, int]:
@@ -41,11 +41,14 @@ def assert_killed_cleanly(repo: Repo, stage: str, lock_before: dict | None) -> N
 
 
 def assert_resumed_run(repo: Repo, ref: Repo, stage: str) -> None:
-    """MLflow: the killed run is left RUNNING (nothing could close it); the finished run's
-    per-epoch curve starts at the resumed epoch, so it is shorter than the reference's."""
+    """MLflow: the killed run was ended as KILLED by the rerun (its process was gone), which
+    names it; nothing is left RUNNING, the killed pipeline's parent run included. The finished
+    run's per-epoch curve starts at the resumed epoch, so it is shorter than the reference's."""
     runs = {r.info.status: r for r in repo.mlflow_runs(stage)}
-    assert set(runs) == {"RUNNING", "FINISHED"}
-    key = CURVE.get(stage, "val/rel_error")
+    assert set(runs) == {"KILLED", "FINISHED"}
+    assert runs["FINISHED"].data.tags["songcoder.after_killed"] == runs["KILLED"].info.run_id
+    assert [r.info.status for r in repo.mlflow_runs() if r.info.status == "RUNNING"] == []
+    key = CURVE.get(stage, "sdae/val/rel_error")
     length = [len(MlflowClient(f"sqlite:///{r.path / 'mlflow.db'}")
                   .get_metric_history(run.info.run_id, key))
               for r, run in ((repo, runs["FINISHED"]), (ref, ref.mlflow_runs(stage)[0]))]
