@@ -17,7 +17,7 @@ from tests.conftest import copy_repo
 
 NOISE = (0.3, 0.4)     # both differ from the baseline's 0.2, so the SDAE stages rerun in each
 SDAE_STAGES = {"pretrain_1", "pretrain_2", "pretrain_3", "finetune"}
-RERUN = SDAE_STAGES | {"evaluate"}
+RERUN = SDAE_STAGES | {"evaluate", "generate"}   # generate: the song encoder judges continuations
 
 
 def run_queue(repo, timeout: float = 1200, **env: str) -> dict[str, dict]:
