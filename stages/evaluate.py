@@ -3,10 +3,13 @@
 against a librosa baseline computed here from the test songs' audio (manifest paths).
 
 Writes metrics, the depth and group plot tables, PNG figures (in the figures folder) and the
-registry entry, at the paths given on the command line (dvc.yaml).
+registry entry, at the paths given on the command line (dvc.yaml); the pictures of what the
+model learned (evaluate/pictures.py) go in the figures folder too, the code map coloured by
+collection folder (the first folder under --folder, data.folder) when songs have no style.
 """
 
 import csv
+from pathlib import Path
 
 import numpy as np
 from common import load_splits, paths, sections, stage_main
@@ -15,7 +18,7 @@ from songcoder import tracking
 from songcoder.atomic import save_json, save_text
 from songcoder.audio.collection import read_manifest, to_csv
 from songcoder.errors import UserError
-from songcoder.evaluate import librosa_baseline, plots
+from songcoder.evaluate import librosa_baseline, pictures, plots
 from songcoder.evaluate.report import evaluate_all
 from songcoder.figures import results
 from songcoder.sdae import train as sdae
@@ -52,7 +55,7 @@ def peer(cfg, by_id: dict, features: str, halves: np.ndarray):
 @stage_main("evaluate")
 def main() -> None:
     io = paths("manifest", "features", "model", "metrics", "depth", "groups", "figures",
-               "registry", many=("layers",))
+               "registry", "folder", many=("layers",))
     cfg = sections("evaluate")
     x = load_splits(io.features)
     halves = np.load(f"{io.features}/test_halves.npy")
@@ -77,6 +80,11 @@ def main() -> None:
         save_text(io.depth, to_csv(plots.depth_rows(result), ["model", "size", "rel_error"]))
         save_text(io.groups, to_csv(plots.group_rows(result), ["model", "group", "rel_error"]))
         figures = plots.save_figures(metrics, io.figures)
+        test_rows = [by_id[i] for i in split_ids(io.features, "test")]
+        figures += pictures.save_pictures(
+            finetuned, x["train"], x["test"], dict(np.load(f"{io.features}/norm.npz")),
+            pictures.song_groups(test_rows, io.folder), [Path(r["path"]).stem for r in test_rows],
+            io.figures)
         code = finetuned.sizes[-1]
         run.log_result(metrics, headline=(f"rel_error.finetuned_{code}", f"rel_error.pca_{code}",
                                           "retrieval.p_at_10_code", "retrieval.mrr_halves_code",
