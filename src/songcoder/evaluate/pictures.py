@@ -25,8 +25,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from songcoder.evaluate.baselines import PCA  # noqa: E402
 from songcoder.atomic import atomic_path  # noqa: E402
+from songcoder.evaluate.baselines import PCA  # noqa: E402
 from songcoder.features import layout as L  # noqa: E402
 from songcoder.sdae.stack import DeepAutoencoder  # noqa: E402
 from songcoder.sdae.train import encode, reconstruct  # noqa: E402
@@ -181,8 +181,8 @@ def unit_figure(model, x_train, codes_train, raw) -> plt.Figure:
     fig.legend(h_r + h_l, ["rhythm " + s for s in l_r] + ["loudness " + s for s in l_l],
                loc="outside lower center", ncol=6, fontsize=8, frameon=False)
     fig.suptitle("What each code unit draws: decoder output with the unit at the mean song's "
-                 "code +2 std minus -2 std (train codes); rows of rhythm over the bar, then "
-                 "loudness quantiles per band", fontsize=10)
+                 "code +2 std minus -2 std (train codes, kept within their range); rhythm over "
+                 "the bar above, loudness quantiles per band below", fontsize=10)
     return fig
 
 
