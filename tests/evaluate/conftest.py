@@ -4,7 +4,8 @@ import logging
 import pytest
 
 from songcoder.config import SdaeConfig, TrainerConfig
-from songcoder.sdae import DeepAutoencoder, train_all
+from songcoder.sdae.stack import DeepAutoencoder
+from songcoder.sdae.train import train_all
 from songcoder.sdae.synthetic import song_vectors, zscore
 
 logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
