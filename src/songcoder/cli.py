@@ -104,7 +104,7 @@ def cmd_embed(args) -> int:
     ok = 0
     writer = csv.writer(sys.stdout) if args.format == "csv" else None
     if writer:
-        writer.writerow(["file", "error"] + [f"c{i}" for i in range(enc.model.sizes[-1])])
+        writer.writerow(["file", "error"] + [f"c{i}" for i in range(enc.serving.model.sizes[-1])])
     for row in _embed_all(enc, args.files):
         ok += "code" in row
         if "error" in row:
