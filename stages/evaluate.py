@@ -21,10 +21,11 @@ from songcoder.errors import UserError
 from songcoder.evaluate import librosa_baseline, pictures, plots
 from songcoder.evaluate.report import evaluate_all
 from songcoder.figures import results
-from songcoder.sdae import train as sdae
+from songcoder.sdae.serving import load
 from songcoder.sdae.stack import DeepAutoencoder
 
-LABELS = ("style", "pattern")   # synth labels, used when the manifest has them
+LABELS = ("style", "pattern")
+SERVING = "songcoder.sdae.serving:SongEncoder"   # what the registered MLflow model runs   # synth labels, used when the manifest has them
 
 
 def split_ids(features: str, split: str) -> list[str]:
@@ -65,8 +66,8 @@ def main() -> None:
         p, halves = peer(cfg["evaluate"], by_id, io.features, halves)
         peers["librosa"] = (p.first[p.ok], p.second[p.ok], p.stats_rows)
         baseline = {"librosa": {"zscore": p.zscore, **p.speed}}
-    greedy = DeepAutoencoder.from_layers([sdae.load(path) for path in io.layers])
-    finetuned = sdae.load(io.model)
+    greedy = DeepAutoencoder.from_layers([load(path) for path in io.layers])
+    finetuned = load(io.model)
     with tracking.stage_run("evaluate", cfg) as run:
         metrics = evaluate_all(cfg["evaluate"], x["train"], x["test"],
                                finetuned=finetuned, greedy=greedy,
@@ -90,7 +91,8 @@ def main() -> None:
                                           "retrieval.p_at_10_code", "retrieval.mrr_halves_code",
                                           "collapsed"))
         learned_from = tracking.data_fingerprint(f"{io.features}/train_excerpts.npy")
-        registry = tracking.register_encoder(run, io.model, f"{io.features}/norm.npz",
+        registry = tracking.register_encoder(run, SERVING,
+                                             {"model": io.model, "norm": f"{io.features}/norm.npz"},
                                              metrics["rel_error"][f"finetuned_{code}"],
                                              learned_from, n_in=finetuned.sizes[0], n_out=code)
         # The registry entry is this stage's own (DVC-cached) output, so a fresh clone, whose
