@@ -29,7 +29,7 @@ from songcoder.atomic import atomic_path  # noqa: E402
 from songcoder.evaluate.baselines import PCA  # noqa: E402
 from songcoder.features import layout as L  # noqa: E402
 from songcoder.sdae.stack import DeepAutoencoder  # noqa: E402
-from songcoder.sdae.train import encode, reconstruct  # noqa: E402
+from songcoder.sdae.serving import encode, reconstruct  # noqa: E402
 
 SHOWN_QUANTILES = (1, 5, 9)          # 10 %, 50 %, 90 % of each band's loudness over time
 BAND_COLOURS = ("tab:blue", "tab:orange", "tab:green")   # rhythm low, mid, high
