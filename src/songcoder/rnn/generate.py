@@ -17,7 +17,7 @@ from songcoder.audio.io import AudioError, load_mono, write
 from songcoder.config import GenerateConfig
 from songcoder.evaluate.generation import TestSongCodes, judge_all, summarise
 from songcoder.features.extract import song_vector_kwargs
-from songcoder.evaluate.structure import FLOOR_DB, power_spectrogram
+from songcoder.audio.spectral import power_db, power_spectrogram
 from songcoder.rnn import mulaw
 from songcoder.rnn.model import AudioRNN
 from songcoder.rnn.representations import Mulaw
@@ -73,8 +73,7 @@ def save_spectrogram(path: str | Path, x: np.ndarray, sr: int, boundary_s: float
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    S = power_spectrogram(x)
-    S_db = 10 * np.log10(np.maximum(S, max(S.max(), 1e-20) * 10 ** (-FLOOR_DB / 10)))
+    S_db = power_db(power_spectrogram(x))
     fig, ax = plt.subplots(figsize=(10, 4))
     ax.imshow(S_db.T, origin="lower", aspect="auto", cmap="magma",
               extent=(0, len(x) / sr, 0, sr / 2000))
