@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 from songcoder.config import load_section
 from songcoder.errors import UserError
@@ -32,11 +35,53 @@ def sections(*names: str) -> dict:
     return {name: load_section(name) for name in names}
 
 
+def project_root(cwd: Path) -> Path:
+    """The project a stage belongs to: DVC runs queued experiments in a temporary copy under
+    `<project>/.dvc/tmp/exps/`, and their MLflow runs belong in the project's own store."""
+    parts = cwd.resolve().parts
+    for i in range(len(parts) - 3):
+        if parts[i:i + 3] == (".dvc", "tmp", "exps"):
+            return Path(*parts[:i])
+    return cwd.resolve()
+
+
+def _runner() -> Any:
+    """The `dvc` process running this stage (DVC runs a pipeline's stages one after another as
+    its children, so its pid and start time name one `dvc repro`); this process if none."""
+    import psutil
+
+    proc = psutil.Process()
+    for parent in proc.parents():
+        try:
+            cmd = " ".join(parent.cmdline())
+        except (psutil.Error, OSError):
+            continue
+        if "dvc" in Path(cmd.split(" ")[0]).name or " -m dvc" in cmd or "/dvc " in cmd:
+            return parent
+    return proc
+
+
+def runner_context() -> None:
+    """Hand what only DVC knows to the library, as the SONGCODER_* environment that
+    `songcoder.tracking` reads (the library itself knows nothing of DVC)."""
+    from songcoder.tracking import process_name
+
+    env = os.environ
+    env.setdefault("SONGCODER_ROOT", str(project_root(Path(env.get("DVC_ROOT") or os.getcwd()))))
+    env.setdefault("SONGCODER_PIPELINE_OWNER", process_name(_runner()))
+    for ours, dvc in (("SONGCODER_EXPERIMENT", "DVC_EXP_NAME"),
+                      ("SONGCODER_BASELINE_REV", "DVC_EXP_BASELINE_REV")):
+        if env.get(dvc):
+            env.setdefault(ours, env[dvc])
+
+
 def stage_main(stage: str) -> Callable[[Callable[[], None]], Callable[[], None]]:
-    """Run a stage's main(); a UserError becomes one clear line on stderr and exit code 2."""
+    """Run a stage's main() in its runner's context; a UserError becomes one clear line on
+    stderr and exit code 2."""
     def wrap(main: Callable[[], None]) -> Callable[[], None]:
         @functools.wraps(main)
         def run() -> None:
+            runner_context()
             try:
                 main()
             except UserError as e:

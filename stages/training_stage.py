@@ -1,7 +1,9 @@
 """The training stages' one skeleton (pretrain@K, finetune, train_rnn): a checkpoint folder
 keyed by the params and the data (a rerun after a kill resumes only the same run), the
 stage's MLflow run, the fit, then on rank 0 the model file, the per-epoch curve and the
-metrics, written and logged; the checkpoints go once the model file is written."""
+metrics, written and logged; the checkpoints go once the model file is written.
+Rank 0 alone writes (`tracking.is_rank_zero`, the project's one rank test outside Lightning's
+own callbacks)."""
 
 from __future__ import annotations
 
@@ -30,4 +32,4 @@ def train_stage(stage: str, cfg: dict, data_key: Any, fit: Callable[..., tuple[d
             run.log_artifact(metrics_path)
             run.log_artifact(plot_path)
             print(f"{stage}: {summary(metrics)}")
-    drop_checkpoints(ckpt)
+            drop_checkpoints(ckpt)

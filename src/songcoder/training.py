@@ -266,10 +266,9 @@ def checkpoint_dir(stage: str, *keys: Any, root: Path = Path("checkpoints")) -> 
     return root / stage / params_hash(*keys)
 
 
-@rank_zero_only
 def drop_checkpoints(ckpt_dir: Path) -> None:
-    """After a finished run: the stage's real output is the model file, not these (rank 0
-    wrote them; under DDP another rank may finish first and must not delete them)."""
+    """After a finished run: the stage's real output is the model file, not these. Rank 0's
+    job (it wrote them; under DDP another rank may finish first and must not delete them)."""
     import shutil
     shutil.rmtree(ckpt_dir.parent, ignore_errors=True)
 

@@ -14,10 +14,10 @@ import torch
 from songcoder.atomic import atomic_path
 from songcoder.audio.collection import file_names
 from songcoder.audio.io import AudioError, load_mono, write
+from songcoder.audio.spectral import power_db, power_spectrogram
 from songcoder.config import GenerateConfig
 from songcoder.evaluate.generation import TestSongCodes, judge_all, summarise
 from songcoder.features.extract import song_vector_kwargs
-from songcoder.audio.spectral import power_db, power_spectrogram
 from songcoder.rnn import mulaw
 from songcoder.rnn.model import AudioRNN
 from songcoder.rnn.representations import Mulaw
