@@ -177,6 +177,7 @@ class RnnConfig:
     steps_per_epoch: int = _f(24, lo=1)
     val_steps: int = _f(4, lo=1)                   # validation batches per epoch (fixed set)
     lr: float = _f(2e-3, lo=0.0, lo_open=True)
+    optimizer: Literal["adam", "rmsprop"] = "adam"   # rmsprop: seed 002's own
     grad_clip: float = _f(1.0, lo=0.0)             # gradient norm clip; 0 = none
     seed: int = _f(0, lo=0)
 

@@ -50,7 +50,8 @@ def train_rnn(cfg: RnnConfig, trainer_cfg: TrainerConfig, train_paths: Sequence[
                        steps_per_epoch=cfg.steps_per_epoch, val_steps=cfg.val_steps,
                        batching=cfg.batching, seed=cfg.seed)
     module = RnnModule(model_kwargs(cfg), cfg.lr, cfg.input_noise,
-                       head_fraction=cfg.head_fraction, seed=cfg.seed)
+                       head_fraction=cfg.head_fraction, seed=cfg.seed,
+                       optimizer=cfg.optimizer)
     module.model.rep.fit_data(train_songs.sample(FIT_SONGS))
     trainer = make_trainer(trainer_cfg, stage="train_rnn", max_epochs=cfg.epochs,
                            ckpt_dir=ckpt_dir, logger=logger, reload_dataloaders_every_n_epochs=1,
