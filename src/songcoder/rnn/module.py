@@ -8,7 +8,7 @@ import lightning as L
 import torch
 
 from songcoder.rnn.model import AudioRNN
-from songcoder.sdae.optim import build_optimizer   # the project's one optimizer factory
+from songcoder.optim import build_optimizer   # the project's one optimizer factory
 
 
 def _detach(state):
