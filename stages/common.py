@@ -100,23 +100,26 @@ def check_layer_count(sdae, stages: int) -> None:
                         f"stages/layers.yaml from params.yaml, then run the pipeline again")
 
 
-def load_rows(folder: str, features: str) -> tuple[dict, tuple]:
-    """The autoencoder's rows: train and val excerpts (several per song) and test songs, from
-    `folder` (the features, or a layer's codes, which keep that row order), and the song of
-    each train and val row (for sdae.excerpt_swap), from the index in `features`."""
+def load_rows(folder: str, features: str | None = None) -> tuple[dict, tuple]:
+    """{train, val, test} float32 matrices from `folder` (the features, or a layer's codes,
+    which keep the features' row order), memory-mapped.
+
+    With `features` (the features folder): the autoencoder's rows, i.e. train and val
+    excerpts (several per song) and the test songs, and the song of each train and val row
+    (for sdae.excerpt_swap) from the excerpt indexes' `song` column. Without: one whole-song
+    row per song in every split, and no song labels."""
+    import csv
+
     import numpy as np
 
-    x = {s: np.load(f"{folder}/{s}_excerpts.npy" if s != "test" else f"{folder}/test.npy",
-                    mmap_mode="r") for s in ("train", "val", "test")}
-    songs = tuple(np.loadtxt(f"{features}/{s}_excerpts_index.csv", delimiter=",", skiprows=1,
-                             usecols=2, dtype=np.int64, ndmin=1) for s in ("train", "val"))
-    return x, songs
+    def name(split: str) -> str:
+        return f"{split}_excerpts" if features and split != "test" else split
 
-
-def load_splits(folder: str, mmap: bool = True) -> dict:
-    """{train, val, test} float32 matrices from `folder` (memory-mapped: a copy is made only
-    where a stage moves them to the training device)."""
-    import numpy as np
-
-    return {s: np.load(f"{folder}/{s}.npy", mmap_mode="r" if mmap else None)
-            for s in ("train", "val", "test")}
+    x = {s: np.load(f"{folder}/{name(s)}.npy", mmap_mode="r") for s in ("train", "val", "test")}
+    if not features:
+        return x, ()
+    songs = []
+    for s in ("train", "val"):
+        with open(f"{features}/{s}_excerpts_index.csv", newline="") as f:
+            songs.append(np.array([int(r["song"]) for r in csv.DictReader(f)], np.int64))
+    return x, tuple(songs)

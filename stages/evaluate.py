@@ -12,7 +12,7 @@ import csv
 from pathlib import Path
 
 import numpy as np
-from common import load_splits, paths, sections, stage_main
+from common import load_rows, paths, sections, stage_main
 
 from songcoder import tracking
 from songcoder.atomic import save_json, save_text
@@ -58,7 +58,7 @@ def main() -> None:
     io = paths("manifest", "features", "model", "metrics", "depth", "groups", "figures",
                "registry", "folder", many=("layers",))
     cfg = sections("evaluate")
-    x = load_splits(io.features)
+    x, _ = load_rows(io.features)
     halves = np.load(f"{io.features}/test_halves.npy")
     by_id = {r["id"]: r for r in read_manifest(io.manifest)}
     peers, baseline = {}, {}
