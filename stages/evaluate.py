@@ -18,6 +18,7 @@ from songcoder.errors import UserError
 from songcoder.evaluate import librosa_baseline, plots
 from songcoder.evaluate.report import evaluate_all
 from songcoder.figures import results
+from songcoder.norm import read_norm
 from songcoder.sdae import train as sdae
 from songcoder.sdae.stack import DeepAutoencoder
 
@@ -64,13 +65,15 @@ def main() -> None:
         baseline = {"librosa": {"zscore": p.zscore, **p.speed}}
     greedy = DeepAutoencoder.from_layers([sdae.load(path) for path in io.layers])
     finetuned = sdae.load(io.model)
+    norm = read_norm(f"{io.features}/norm.npz")
     with tracking.stage_run("evaluate", cfg) as run:
         metrics = evaluate_all(cfg["evaluate"], x["train"], x["test"],
                                finetuned=finetuned, greedy=greedy,
                                halves=(halves[0], halves[1]),
                                labels=split_labels(by_id, io.features, "test"),
                                x_val=x["val"], val_labels=split_labels(by_id, io.features, "val"),
-                               peers=peers)
+                               peers=peers, raw_stats=None if norm.z_scored
+                               else (norm.train_mean, norm.train_std))
         metrics["baseline"] = baseline          # how the peer was computed, and how fast
         result = results(metrics)
         save_json(io.metrics, result)

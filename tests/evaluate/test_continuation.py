@@ -145,7 +145,7 @@ def test_texture_fires_on_coloured_noise_not_on_the_music():
 
 def test_encoder_top1_finds_each_songs_own_vector(tmp_path):
     from songcoder.config import SdaeConfig
-    from songcoder.prepare import normalise
+    from songcoder.norm import normalise
     from songcoder.sdae.train import encode, make_layer
 
     sr = 16000

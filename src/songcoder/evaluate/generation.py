@@ -78,7 +78,7 @@ class SongEncoder:
                    song_vector_kwargs(prepare))
 
     def code(self, x: np.ndarray, sr: int) -> np.ndarray:
-        from songcoder.prepare import normalise
+        from songcoder.norm import normalise
         from songcoder.sdae.train import encode
 
         v = song_features(x, sr, **self.feature_kw).vector
