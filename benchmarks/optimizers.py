@@ -286,7 +286,12 @@ def table(runs: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def chart(runs: list[dict[str, Any]], path: Path) -> None:
+def _load(jsonl: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in jsonl.read_text().splitlines()] if jsonl.exists() else []
+
+
+def chart(runs: list[dict[str, Any]], path: Path, full: list[dict[str, Any]] = ()) -> None:
+    """`full`: z-scored runs at the defaults' epoch counts, drawn thin under the short ones."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -305,6 +310,10 @@ def chart(runs: list[dict[str, Any]], path: Path) -> None:
                          else r["optimizer"]) if r["seed"] == 0 else None
                 ax.plot(range(1, len(ys) + 1), ys, color=color, ls=style, lw=1.6,
                         alpha=1.0 if r["seed"] == 0 else 0.45, label=label)
+            for r in (r for r in full if panel == "zscored"):
+                ys = r["curves"][stage]
+                ax.plot(range(1, len(ys) + 1), ys, color=STYLES[r["optimizer"]][0], lw=0.7,
+                        alpha=0.6, zorder=0)
             ax.axhline(1.0, color="grey", lw=0.8, ls=(0, (1, 2)))
             ax.set_yscale("log")
             ax.set_xlabel("epoch")
@@ -313,26 +322,35 @@ def chart(runs: list[dict[str, Any]], path: Path) -> None:
             if col == 0:
                 ax.set_ylabel("val relative error (1 = the mean)")
         axes[1, col].legend(fontsize=7)
-    fig.suptitle("Seed 000's optimizers on the current model (faint: training seed 1)", fontsize=10)
+    fig.suptitle("Seed 000's optimizers on the current model (faint: training seed 1; thin, "
+                 "z-scored: the defaults' full epoch counts)" if full else
+                 "Seed 000's optimizers on the current model (faint: training seed 1)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
-def report(out: Path) -> None:
-    jsonl = out / "optimizers.jsonl"
-    runs = [json.loads(line) for line in jsonl.read_text().splitlines()] if jsonl.exists() else []
+def report(out: Path, full_dir: Path | None = None) -> None:
+    """Table, chart and JSON of the runs in `out`; `full_dir`: a second benchmark's folder run
+    with the defaults' epoch counts (`--only zscored/ --seeds 1`), shown beside the short runs."""
+    runs = _load(out / "optimizers.jsonl")
     if not runs:
-        raise SystemExit(f"{jsonl}: no finished runs")
+        raise SystemExit(f"{out / 'optimizers.jsonl'}: no finished runs")
+    full = _load(full_dir / "optimizers.jsonl") if full_dir else []
     md = table(runs)
+    if full:
+        md += (f"\nThe z-scored runs at the defaults' epoch counts ("
+               f"{full[0]['settings']['pretrain_epochs']} per layer, "
+               f"{full[0]['settings']['finetune_epochs']} fine-tuning), training seed 0:\n\n"
+               + table(full))
     (out / "optimizers.md").write_text(md)
-    chart(runs, out / "optimizers.png")
+    chart(runs, out / "optimizers.png", full)
     (out / "optimizers.json").write_text(json.dumps({
-        "commits": sorted({r["commit"] for r in runs}),
+        "commits": sorted({r["commit"] for r in runs + full}),
         "settings": {"optimizers_lr": OPTIMIZERS, **runs[0]["settings"],
                      "noise_runs": "pretraining and fine-tuning masking both set to the value",
                      "other_params": "params.yaml defaults (SdaeConfig())"},
-        "runs": runs}, indent=1))
+        "runs": runs, "full_length_runs": full}, indent=1))
     print(md)
 
 
@@ -352,6 +370,7 @@ if __name__ == "__main__":
                     "contains this")
     ap.add_argument("--out", default=str(OUT))
     ap.add_argument("--report", action="store_true", help="only chart the finished runs")
+    ap.add_argument("--full", help="folder of a run at the defaults' epoch counts, to show beside")
     a = ap.parse_args()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -362,4 +381,4 @@ if __name__ == "__main__":
                  "full_batch_lbfgs": not a.minibatch_lbfgs, "workers": a.workers, "only": a.only,
                  "commit": git_commit()},
                 out / "optimizers.jsonl", out / "optimizers.log")
-    report(out)
+    report(out, Path(a.full) if a.full else None)
