@@ -40,6 +40,7 @@ from songcoder.evaluate.report import evaluate_all
 from songcoder.norm import applied_stats, denormalise, normalise, read_norm
 from songcoder.sdae.stack import DeepAutoencoder
 from songcoder.sdae.train import reconstruct, train_all
+from songcoder.training import NonFiniteLossError
 
 # Each optimizer at its customary step size (one lr for pretraining and fine-tuning).
 OPTIMIZERS = {"sgd": 0.01, "momentum": 0.001, "rmsprop": 0.001, "adam": 0.001,
@@ -149,7 +150,8 @@ def run_one(corpus: Corpus, cfg: SdaeConfig, eval_cfg: EvaluateConfig | None = N
 
 
 def plan(seeds: int, real: bool) -> list[dict[str, Any]]:
-    """Every run, most telling first (a stopped benchmark keeps the first ones)."""
+    """Every run, most telling first (a stopped benchmark keeps the first ones); lbfgs, by far
+    the slowest, after the first-order optimizers."""
     runs = [{"regime": "zscored", "corpus": "builtin", "optimizer": o, "seed": 0}
             for o in OPTIMIZERS]
     runs += [{"regime": "raw", "corpus": "builtin", "optimizer": o, "seed": 0} for o in OPTIMIZERS]
@@ -160,7 +162,7 @@ def plan(seeds: int, real: bool) -> list[dict[str, Any]]:
                  for o in OPTIMIZERS]
     runs += [{"regime": "zscored", "corpus": "builtin", "optimizer": o, "seed": s}
              for s in range(1, seeds) for o in OPTIMIZERS]
-    return runs
+    return sorted(runs, key=lambda r: r["optimizer"] == "lbfgs")
 
 
 def run_key(run: dict[str, Any]) -> str:
@@ -195,12 +197,16 @@ def _worker(job: tuple[dict[str, Any], dict[str, Any]]) -> dict[str, Any]:
     if key not in _CORPORA:
         _CORPORA[key] = load_corpus(source[0], source[1], z_score=z)
     corpus = _CORPORA[key]
-    cfg = sdae_config(run, opts["pretrain_epochs"], opts["finetune_epochs"],
-                      len(corpus.rows["train"]) if opts["full_batch_lbfgs"] else None)
+    epochs = opts["lbfgs_epochs"] if run["optimizer"] == "lbfgs" and opts["lbfgs_epochs"] \
+        else (opts["pretrain_epochs"], opts["finetune_epochs"])
+    cfg = sdae_config(run, *epochs, len(corpus.rows["train"]) if opts["full_batch_lbfgs"] else None)
     t0 = time.process_time()
-    result = run_one(corpus, cfg)
+    try:
+        result = run_one(corpus, cfg)
+    except NonFiniteLossError as e:    # a result too: this optimizer diverges here
+        result = {"diverged": str(e), "finetuned": None, "greedy": None, "collapsed": True}
     return {**run, "key": run_key(run), "lr": OPTIMIZERS[run["optimizer"]],
-            "cpu_seconds": round(time.process_time() - t0, 1), **result}
+            "epochs": list(epochs), "cpu_seconds": round(time.process_time() - t0, 1), **result}
 
 
 def git_commit() -> str:
@@ -223,14 +229,15 @@ def run_all(opts: dict[str, Any], jsonl: Path, log: Path) -> None:
         for future in as_completed([pool.submit(_worker, (r, opts)) for r in todo]):
             res = future.result()
             res["settings"] = {k: opts[k] for k in ("pretrain_epochs", "finetune_epochs",
-                                                    "full_batch_lbfgs")}
+                                                    "full_batch_lbfgs", "lbfgs_epochs")}
             res["commit"] = opts["commit"]
             with open(jsonl, "a") as f:
                 f.write(json.dumps(res) + "\n")
             with open(log, "a") as lf:
                 lf.write(f"{time.strftime('%H:%M:%S')} {res['key']}: finetuned "
-                         f"{res['finetuned']:.3f} greedy {res['greedy']:.3f} collapsed "
-                         f"{res['collapsed']} ({res['cpu_seconds']} cpu s)\n")
+                         f"{_fmt(res['finetuned'])} greedy {_fmt(res['greedy'])} collapsed "
+                         f"{res['collapsed']} {res.get('diverged', '')} "
+                         f"({res['cpu_seconds']} cpu s)\n")
 
 
 # ----------------------------------------------------------------------------- the report
@@ -269,20 +276,21 @@ def table(runs: list[dict[str, Any]]) -> str:
     order = list(dict.fromkeys(r["regime"] for r in runs))
     for (reg, opt), rows in sorted(groups.items(), key=lambda kv: (order.index(kv[0][0]),
                                                                     list(OPTIMIZERS).index(kv[0][1]))):
-        p10 = next((k for k in rows[0]["retrieval"] if k.startswith("p_at_10") and
+        ok = [r for r in rows if "diverged" not in r]
+        p10 = next((k for r in ok for k in r["retrieval"] if k.startswith("p_at_10") and
                     k.endswith("_code")), None)
         fine = _cell(rows, lambda r: r["finetuned"])
-        if "finetuned_in_z_units" in rows[0]:
-            fine += " (z units " + _cell(rows, lambda r: r["finetuned_in_z_units"]) + ")"
+        if any("finetuned_in_z_units" in r for r in rows):
+            fine += " (z units " + _cell(rows, lambda r: r.get("finetuned_in_z_units")) + ")"
         lines.append(
             f"| {reg} | {opt} | {rows[0]['lr']} | {fine} | {_cell(rows, lambda r: r['greedy'])} | "
-            f"{_fmt(rows[0]['pca'])} | "
-            f"{_cell(rows, lambda r: r['epochs_to_10pct'])} / "
-            f"{_cell(rows, lambda r: r['epochs_to_10pct_pretrain_1'])} | "
-            f"{_cell(rows, lambda r: r['collapsed'])} | "
-            + (f"{_cell(rows, lambda r: r['retrieval'][p10])} "
-               f"({_cell(rows, lambda r: r['retrieval_val'].get(p10))})" if p10 else "—")
-            + f" | {_cell(rows, lambda r: r['retrieval'].get('top1_halves_code'))} |")
+            f"{_fmt(ok[0]['pca']) if ok else '—'} | "
+            f"{_cell(rows, lambda r: r.get('epochs_to_10pct'))} / "
+            f"{_cell(rows, lambda r: r.get('epochs_to_10pct_pretrain_1'))} | "
+            f"{_cell(rows, lambda r: 'diverged' if 'diverged' in r else r['collapsed'])} | "
+            + (f"{_cell(rows, lambda r: r.get('retrieval', {}).get(p10))} "
+               f"({_cell(rows, lambda r: r.get('retrieval_val', {}).get(p10))})" if p10 else "—")
+            + f" | {_cell(rows, lambda r: r.get('retrieval', {}).get('top1_halves_code'))} |")
     return "\n".join(lines) + "\n"
 
 
@@ -301,7 +309,7 @@ def chart(runs: list[dict[str, Any]], path: Path, full: list[dict[str, Any]] = (
     for col, panel in enumerate(panels):
         for row, stage in enumerate(("pretrain_1", "finetune")):
             ax = axes[row, col]
-            for r in (r for r in runs if _panel(r) == panel):
+            for r in (r for r in runs if _panel(r) == panel and "curves" in r):
                 color, style = STYLES[r["optimizer"]]
                 if panel == "noise":
                     style = "-" if r["noise"] > 0 else "--"
@@ -363,6 +371,9 @@ if __name__ == "__main__":
     ap.add_argument("--seeds", type=int, default=2, help="training seeds (z-scored regime)")
     ap.add_argument("--pretrain-epochs", type=int, default=SdaeConfig().pretrain_epochs)
     ap.add_argument("--finetune-epochs", type=int, default=SdaeConfig().finetune_epochs)
+    ap.add_argument("--lbfgs-epochs", type=int, nargs=2, metavar=("PRETRAIN", "FINETUNE"),
+                    help="lbfgs's own epoch counts (each of its epochs is up to 20 full-batch "
+                    "iterations)")
     ap.add_argument("--minibatch-lbfgs", action="store_true",
                     help="lbfgs on minibatches too (default: one full batch per step)")
     ap.add_argument("--workers", type=int, default=1)
@@ -378,7 +389,7 @@ if __name__ == "__main__":
         run_all({"builtin": (a.builtin, a.builtin_manifest),
                  "real": (a.real, a.real_manifest) if a.real else None, "seeds": a.seeds,
                  "pretrain_epochs": a.pretrain_epochs, "finetune_epochs": a.finetune_epochs,
-                 "full_batch_lbfgs": not a.minibatch_lbfgs, "workers": a.workers, "only": a.only,
+                 "full_batch_lbfgs": not a.minibatch_lbfgs, "lbfgs_epochs": a.lbfgs_epochs, "workers": a.workers, "only": a.only,
                  "commit": git_commit()},
                 out / "optimizers.jsonl", out / "optimizers.log")
     report(out, Path(a.full) if a.full else None)
