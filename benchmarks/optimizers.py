@@ -10,7 +10,7 @@ size (`OPTIMIZERS`, the same lr for pretraining and fine-tuning), then scores it
 `evaluate` stage's own `evaluate_all` on the test split. Regimes:
   zscored  the project's default features, 2 training seeds;
   raw      the same songs at raw scales, through `prepare.normalise: false`'s transform
-           (`songcoder.norm.applied_stats`), seed 000's "not mean-normalised" regime;
+           (`songcoder.features.norm.applied_stats`), seed 000's "not mean-normalised" regime;
   noise    masking noise 0 vs 0.3 (pretraining and fine-tuning) for sgd, rmsprop and adam;
   real     the real corpus (`make real`), once.
 Every finished run is appended to benchmarks/results/optimizers.jsonl at once, so a stopped
@@ -37,9 +37,10 @@ import numpy as np
 from songcoder.config import EvaluateConfig, SdaeConfig, TrainerConfig
 from songcoder.evaluate.metrics import rel_error
 from songcoder.evaluate.report import evaluate_all
-from songcoder.norm import applied_stats, denormalise, normalise, read_norm
+from songcoder.features.norm import applied_stats, denormalise, normalise, read_norm
 from songcoder.sdae.stack import DeepAutoencoder
-from songcoder.sdae.train import reconstruct, train_all
+from songcoder.sdae.serving import reconstruct
+from songcoder.sdae.train import train_all
 from songcoder.training import NonFiniteLossError
 
 # Each optimizer at its customary step size (one lr for pretraining and fine-tuning).

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from songcoder.norm import Norm, normalise
+from songcoder.features.norm import Norm, normalise
 from songcoder.sdae.synthetic import song_vectors
 from tests.conftest import ROOT
 

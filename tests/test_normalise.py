@@ -1,18 +1,16 @@
 """`prepare.normalise: false` (raw scales, seed 000's regime) and the consumers of norm.npz."""
 
 import dataclasses
-from pathlib import Path
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 
 from songcoder.audio.synth import render_song
 from songcoder.cli import Encoder
 from songcoder.config import PrepareConfig
-from songcoder.norm import denormalise, read_norm
+from songcoder.features.norm import denormalise, read_norm
 from songcoder.prepare import featurise, prepare
 from songcoder.sdae import train as sdae
+from songcoder.sdae.serving import SongEncoder, encode
 from songcoder.sdae.layer import DenoisingLayer
 from songcoder.sdae.stack import DeepAutoencoder
 from tests.conftest import write_audio
@@ -54,14 +52,6 @@ def test_unnormalised_output_is_the_normalised_output_denormalised(prepared):
     assert abs(np.load(out[False] / "train.npy").mean(0)).max() > 10
 
 
-def _pyfunc_encoder(model_path: Path, norm_path: Path):
-    from songcoder.tracking import _encoder_model_class
-    enc = _encoder_model_class()()
-    enc.load_context(SimpleNamespace(artifacts={"model": str(model_path),
-                                                "norm": str(norm_path)}))
-    return enc
-
-
 def test_every_consumer_maps_raw_vectors_to_the_rows_the_model_learned_from(prepared, tmp_path):
     """The CLI and the registered (MLflow) encoder take raw song vectors: under either setting
     they must give the codes of the prepared rows, never z-score rows that prepare did not."""
@@ -71,9 +61,10 @@ def test_every_consumer_maps_raw_vectors_to_the_rows_the_model_learned_from(prep
     sdae.save(tmp_path / "sdae.pt", model)
     params = tmp_path / "none.yaml"                                  # not there: defaults
     for z in (True, False):
-        want = sdae.encode(model, np.load(out[z] / "test_halves.npy")[0])
+        want = encode(model, np.load(out[z] / "test_halves.npy")[0])
         norm = out[z] / "norm.npz"
         cli = Encoder(str(tmp_path / "sdae.pt"), str(norm), str(params)).codes(raw)
-        served = _pyfunc_encoder(tmp_path / "sdae.pt", norm).predict(None, raw)
+        served = SongEncoder.from_artifacts({"model": str(tmp_path / "sdae.pt"),
+                                             "norm": str(norm)}).predict(raw)
         np.testing.assert_allclose(cli, want, atol=1e-5)
         np.testing.assert_allclose(served, want, atol=1e-5)

@@ -9,9 +9,8 @@ featurised as two whole halves (same-song retrieval in `evaluate`), from the sam
 audio. Normalisation statistics come from the train split's whole-song rows only.
 
 `prepare.normalise: false` (seed 000's regime) leaves every row at its raw scale. norm.npz then
-holds the identity as `mean`/`std` (the map every consumer applies to a raw vector: the CLI, the
-registered encoder, the generation judge) and the train statistics as `train_mean`/`train_std`
-(z-scoring for retrieval; `songcoder.norm`).
+holds the identity as `mean`/`std` (the map every consumer applies to a raw vector) and the
+train statistics as `train_mean`/`train_std` (`features/norm.py`).
 """
 
 from __future__ import annotations
@@ -29,13 +28,12 @@ from songcoder.audio.collection import SPLITS, to_csv
 from songcoder.audio.io import AudioError, load
 from songcoder.config import PrepareConfig
 from songcoder.errors import NoUsableDataError
-from songcoder.features.extract import song_features
-from songcoder.features.layout import feature_set_dim, groups
-from songcoder.norm import applied_stats, normalise, save_norm
+from songcoder.features.extract import song_features, song_vector_kwargs
+from songcoder.features.layout import feature_set_dim
+from songcoder.features.norm import applied_stats, normalisation, normalise, save_norm
 from songcoder.features.tempo import tempo_accuracy
 from songcoder.parallel import imap
 
-STD_FLOOR = 0.01   # of the feature group's median std
 EXCERPT_SPLITS = ("train", "val")
 HALVES_SPLITS = ("val", "test")
 # Ground truth that needs no annotator: played faster or slower by these factors (resampled,
@@ -79,8 +77,7 @@ def speed_ratios(x: np.ndarray, sr: int, seconds: float, kw: dict) -> dict[float
 def featurise(args: tuple[dict[str, str], PrepareConfig]) -> Featurised:
     """Worker: decode one song; its vector, excerpts (train, val) and halves (val, test)."""
     row, cfg = args
-    kw = dict(min_bpm=cfg.min_bpm, max_bpm=cfg.max_bpm, analysis_rate=cfg.analysis_rate,
-              feature_set=cfg.features)
+    kw = song_vector_kwargs(cfg)
     try:
         x, sr = load(row["path"])
         f = song_features(x, sr, **kw)
@@ -106,21 +103,6 @@ def featurise(args: tuple[dict[str, str], PrepareConfig]) -> Featurised:
         return Featurised(row["id"], error=str(e))
     except Exception as e:  # one bad song must not take the collection down
         return Featurised(row["id"], error=f"feature extraction failed: {type(e).__name__}: {e}")
-
-
-def normalisation(train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-dimension mean and std from train (float64).
-
-    A dimension that barely varies on train (a band that is always at the -100 dB floor) would
-    turn rounding noise, or any test song with content there, into huge z-scores; so each std
-    is floored at a fraction of its feature group's median std.
-    """
-    x = train.astype(np.float64)
-    mean, std = x.mean(axis=0), x.std(axis=0)
-    for cols in groups(x.shape[1]).values():
-        floor = STD_FLOOR * max(float(np.median(std[cols])), 1e-12)
-        std[cols] = np.maximum(std[cols], floor)
-    return mean, std
 
 
 @dataclass

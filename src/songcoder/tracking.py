@@ -493,28 +493,23 @@ def recent_pipelines(n: int) -> list[dict[str, Any]]:
 ENCODER_NAME = "songcoder-encoder"
 
 
-def _encoder_model_class() -> type:
+def _served_model_class() -> type:
+    """An MLflow pyfunc that delegates to a class named in its model config ("module:Class",
+    with `from_artifacts(artifacts)` and `predict(x)`), so this module knows how to log and
+    serve a model but nothing of what the model is."""
     import mlflow.pyfunc
 
-    class SongEncoder(mlflow.pyfunc.PythonModel):
-        """Raw 1482-d song vectors in, 21-d codes out (normalisation included)."""
-
+    class Served(mlflow.pyfunc.PythonModel):
         def load_context(self, context):
-            import numpy as np
-
-            from songcoder.sdae.train import load
-            self.model = load(context.artifacts["model"])
-            norm = np.load(context.artifacts["norm"])
-            self.mean, self.std = norm["mean"], norm["std"]
+            import importlib
+            module, name = context.model_config["serving_class"].split(":")
+            cls = getattr(importlib.import_module(module), name)
+            self.served = cls.from_artifacts(context.artifacts)
 
         def predict(self, context, model_input, params=None):
-            import numpy as np
+            return self.served.predict(model_input)
 
-            from songcoder.sdae.train import encode
-            x = np.asarray(model_input, dtype=np.float32)
-            return encode(self.model, ((x - self.mean) / self.std).astype(np.float32))
-
-    return SongEncoder
+    return Served
 
 
 CORPUS_TAG = "data_fingerprint"
@@ -535,10 +530,11 @@ def champion_alias(fingerprint: str) -> str:
     return f"champion-{fingerprint}"
 
 
-def register_encoder(run: StageRun, model_path: str | Path, norm_path: str | Path,
+def register_encoder(run: StageRun, serving_class: str, artifacts: Mapping[str, str | Path],
                      test_rel_error: float, fingerprint: str, n_in: int = 1482,
                      n_out: int = 21) -> dict[str, Any]:
-    """Log the encoder in `run`, register a new version of `songcoder-encoder` tagged with the
+    """Log the encoder in `run` (served by `serving_class`, "module:Class", from the files
+    `artifacts`), register a new version of `songcoder-encoder` tagged with the
     `fingerprint` of its training data, and alias it `candidate`.
 
     Test errors are comparable only on the same data, so each corpus keeps its own champion:
@@ -560,8 +556,9 @@ def register_encoder(run: StageRun, model_path: str | Path, norm_path: str | Pat
                                outputs=Schema([TensorSpec(np.dtype(np.float32), (-1, n_out))]))
     with _hushed():
         info = mlflow.pyfunc.log_model(
-            name="encoder", python_model=_encoder_model_class()(),
-            artifacts={"model": str(model_path), "norm": str(norm_path)}, signature=signature,
+            name="encoder", python_model=_served_model_class()(),
+            model_config={"serving_class": serving_class},
+            artifacts={k: str(v) for k, v in artifacts.items()}, signature=signature,
             code_paths=[str(Path(songcoder.__file__).parent)],  # self-contained: no install needed
             pip_requirements=_requirements(), registered_model_name=ENCODER_NAME)
     client = MlflowClient(run.uri)

@@ -139,17 +139,19 @@ class EpochHistory(Callback):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.rows = [dict(r) for r in state["rows"]]
 
-    def to_csv(self, path: str | Path) -> None:
-        import csv
-        import io
 
-        from songcoder.atomic import save_text
-        cols = ["epoch"] + sorted({k for r in self.rows for k in r} - {"epoch"})
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
-        w.writeheader()
-        w.writerows(self.rows)
-        save_text(path, buf.getvalue())
+def write_history(path: str | Path, rows: list[dict[str, float]]) -> None:
+    """Per-epoch rows as CSV for DVC plots: `epoch`, then every other key, sorted."""
+    import csv
+    import io
+
+    from songcoder.atomic import save_text
+    cols = ["epoch"] + sorted({k for r in rows for k in r} - {"epoch"})
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    save_text(path, buf.getvalue())
 
 
 def _devices(spec: str) -> Any:

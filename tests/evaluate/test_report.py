@@ -6,7 +6,7 @@ from songcoder.config import EvaluateConfig
 from songcoder.evaluate import evaluate_all
 from songcoder.evaluate.plots import depth_rows, group_rows, history_figure, save_figures
 from songcoder.evaluate.retrieval import precision_at_k
-from songcoder.norm import denormalise
+from songcoder.features.norm import denormalise
 from songcoder.sdae.synthetic import song_vectors, zscore
 
 

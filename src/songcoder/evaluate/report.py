@@ -34,9 +34,9 @@ from songcoder.evaluate.collapse import collapse_check
 from songcoder.evaluate.metrics import (FEATURE_GROUPS, group_rel_errors, masked_rel_error,
                                         masking, rel_error)
 from songcoder.evaluate.retrieval import mrr_halves, precision_at_k, top1_halves, zscorer
-from songcoder.norm import normalise
+from songcoder.features.norm import normalise
 from songcoder.sdae.stack import DeepAutoencoder
-from songcoder.sdae.train import encode, reconstruct
+from songcoder.sdae.serving import encode, reconstruct
 
 
 def evaluate_all(cfg: EvaluateConfig, x_train: np.ndarray, x_test: np.ndarray, *,

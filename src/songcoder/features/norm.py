@@ -1,10 +1,11 @@
-"""norm.npz: the affine map prepare applies to every song vector, and the train statistics.
+"""z-scoring of song vectors with the train split's statistics: prepare fits and applies it
+(and keeps the statistics as norm.npz), the serving encoder applies it to new songs.
 
-Prepare z-scores each dimension with the train split's statistics (`normalise`), or, with
-`prepare.normalise: false` (seed 000's regime), leaves the rows at raw scales: then `mean`/`std`
-in norm.npz are the identity, so every consumer that maps a raw vector to the model's input
-(the CLI, the registered encoder, the generation judge) stays right without knowing the
-setting, and `train_mean`/`train_std` keep the statistics (retrieval z-scores with them).
+With `prepare.normalise: false` (seed 000's regime) prepare leaves the rows at raw scales: then
+`mean`/`std` in norm.npz are the identity, so every consumer that maps a raw vector to the
+model's input (`load_norm`: the CLI, the registered encoder, the generation judge) stays right
+without knowing the setting, and `train_mean`/`train_std` keep the statistics (`read_norm`:
+retrieval z-scores with them).
 """
 
 from __future__ import annotations
@@ -15,6 +16,24 @@ from pathlib import Path
 import numpy as np
 
 from songcoder.atomic import atomic_path
+from songcoder.features.layout import groups
+
+STD_FLOOR = 0.01   # of the feature group's median std
+
+
+def normalisation(train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-dimension mean and std from train (float64).
+
+    A dimension that barely varies on train (a band that is always at the -100 dB floor) would
+    turn rounding noise, or any test song with content there, into huge z-scores; so each std
+    is floored at a fraction of its feature group's median std.
+    """
+    x = train.astype(np.float64)
+    mean, std = x.mean(axis=0), x.std(axis=0)
+    for cols in groups(x.shape[1]).values():
+        floor = STD_FLOOR * max(float(np.median(std[cols])), 1e-12)
+        std[cols] = np.maximum(std[cols], floor)
+    return mean, std
 
 
 def normalise(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
@@ -47,6 +66,12 @@ class Norm:
         """Are the prepared rows z-scored already (False: raw scales)?"""
         return bool(np.array_equal(self.mean, self.train_mean)
                     and np.array_equal(self.std, self.train_std))
+
+
+def load_norm(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, std) from prepare's norm.npz: the map to apply to a raw song vector."""
+    with np.load(path) as stats:
+        return stats["mean"], stats["std"]
 
 
 def read_norm(path: str | Path) -> Norm:
