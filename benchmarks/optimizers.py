@@ -263,8 +263,8 @@ def _fmt(v: Any, digits: int = 3) -> str:
 
 
 def _cell(rows: list[dict], get) -> str:
-    """Seed 0's value, then the other seeds' after a slash."""
-    return " / ".join(_fmt(get(r)) for r in sorted(rows, key=lambda r: r["seed"]))
+    """Seed 0's value, then the other seeds' after commas."""
+    return ", ".join(_fmt(get(r)) for r in sorted(rows, key=lambda r: r["seed"]))
 
 
 def table(runs: list[dict[str, Any]]) -> str:
@@ -325,6 +325,10 @@ def chart(runs: list[dict[str, Any]], path: Path, full: list[dict[str, Any]] = (
                         alpha=0.6, zorder=0)
             ax.axhline(1.0, color="grey", lw=0.8, ls=(0, (1, 2)))
             ax.set_yscale("log")
+            if ax.get_ylim()[1] > 30:      # a run that blew up would flatten the others
+                ax.set_ylim(top=30)
+                ax.text(0.02, 0.97, "clipped at 30", transform=ax.transAxes, fontsize=7,
+                        va="top")
             ax.set_xlabel("epoch")
             ax.set_title(("layer 1 pretraining: " if row == 0 else "fine-tuning: ")
                          + PANELS[panel], fontsize=8)

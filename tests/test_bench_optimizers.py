@@ -98,7 +98,7 @@ def test_report_writes_table_chart_and_json(bench, tmp_path):
     bench.report(tmp_path, tmp_path / "full")
     text = (tmp_path / "optimizers.md").read_text()
     md = text.splitlines()
-    assert "| zscored | adam | 0.001 | 0.200 / 0.200 |" in md[2]
+    assert "| zscored | adam | 0.001 | 0.200, 0.200 |" in md[2]
     assert md[3].startswith("| noise0.0 | sgd | 0.01 | 0.250 |")
     assert (tmp_path / "optimizers.png").read_bytes()[:4] == b"\x89PNG"
     saved = json.loads((tmp_path / "optimizers.json").read_text())
