@@ -20,6 +20,7 @@ from songcoder.audio.collection import read_manifest, to_csv
 from songcoder.errors import UserError
 from songcoder.evaluate import librosa_baseline, pictures, plots
 from songcoder.evaluate.report import evaluate_all
+from songcoder.features.norm import read_norm
 from songcoder.figures import results
 from songcoder.sdae.serving import load
 from songcoder.sdae.stack import DeepAutoencoder
@@ -68,13 +69,15 @@ def main() -> None:
         baseline = {"librosa": {"zscore": p.zscore, **p.speed}}
     greedy = DeepAutoencoder.from_layers([load(path) for path in io.layers])
     finetuned = load(io.model)
+    norm = read_norm(f"{io.features}/norm.npz")
     with tracking.stage_run("evaluate", cfg) as run:
         metrics = evaluate_all(cfg["evaluate"], x["train"], x["test"],
                                finetuned=finetuned, greedy=greedy,
                                halves=(halves[0], halves[1]),
                                labels=split_labels(by_id, io.features, "test"),
                                x_val=x["val"], val_labels=split_labels(by_id, io.features, "val"),
-                               peers=peers)
+                               peers=peers, raw_stats=None if norm.z_scored
+                               else (norm.train_mean, norm.train_std))
         metrics["baseline"] = baseline          # how the peer was computed, and how fast
         result = results(metrics)
         save_json(io.metrics, result)

@@ -74,6 +74,7 @@ class PrepareConfig:
     excerpt_seconds: float = _f(30.0, lo=2.0)     # train/val songs also give excerpts this long
     excerpts: int = _f(8, lo=1)                   # at most this many excerpt rows per song
     tempo_check_seconds: float = _f(30.0, lo=0.0)  # test songs: tempo under speed changes of this much audio; 0 = off
+    normalise: bool = True                        # z-score with train statistics; false: raw scales (seed 000's regime)
 
     def check(self) -> None:
         if self.min_bpm * 2 > self.max_bpm:

@@ -7,6 +7,10 @@ song): a real collection has hundreds of songs, and excerpts give the autoencode
 rows, and several views of each song. Splits stay by song. Validation and test songs are also
 featurised as two whole halves (same-song retrieval in `evaluate`), from the same decoded
 audio. Normalisation statistics come from the train split's whole-song rows only.
+
+`prepare.normalise: false` (seed 000's regime) leaves every row at its raw scale. norm.npz then
+holds the identity as `mean`/`std` (the map every consumer applies to a raw vector) and the
+train statistics as `train_mean`/`train_std` (`features/norm.py`).
 """
 
 from __future__ import annotations
@@ -19,14 +23,14 @@ from typing import Any
 import numpy as np
 from scipy.signal import resample_poly
 
-from songcoder.atomic import atomic_path, save_npy, save_text
+from songcoder.atomic import save_npy, save_text
 from songcoder.audio.collection import SPLITS, to_csv
 from songcoder.audio.io import AudioError, load
 from songcoder.config import PrepareConfig
 from songcoder.errors import NoUsableDataError
 from songcoder.features.extract import song_features, song_vector_kwargs
 from songcoder.features.layout import feature_set_dim
-from songcoder.features.norm import normalisation, normalise
+from songcoder.features.norm import applied_stats, normalisation, normalise, save_norm
 from songcoder.features.tempo import tempo_accuracy
 from songcoder.parallel import imap
 
@@ -131,7 +135,8 @@ def prepare(cfg: PrepareConfig, rows: list[dict[str, str]], out_dir: Path) -> Pr
         return np.stack(arrays) if arrays else np.zeros(shape, np.float32)
 
     raw = {s: stack([f.vector for f in songs[s]], (0, dim)) for s in SPLITS}
-    mean, std = normalisation(raw["train"])
+    train_mean, train_std = normalisation(raw["train"])
+    mean, std = applied_stats(cfg.normalise, train_mean, train_std)
     out_dir.mkdir(parents=True, exist_ok=True)
     for s in SPLITS:
         save_npy(out_dir / f"{s}.npy", normalise(raw[s], mean, std))
@@ -151,8 +156,7 @@ def prepare(cfg: PrepareConfig, rows: list[dict[str, str]], out_dir: Path) -> Pr
                                                for t in f.excerpt_starts)]
         save_text(out_dir / f"{s}_excerpts_index.csv",
                   to_csv(index, ["row", "id", "song", "start_s"]))
-    with atomic_path(out_dir / "norm.npz") as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, mean=mean.astype(np.float32), std=std.astype(np.float32))
+    save_norm(out_dir / "norm.npz", (mean, std), (train_mean, train_std))
     save_text(out_dir / "skipped.csv", to_csv(skipped, ["file", "reason"]))
 
     audio_seconds = sum(f.seconds for f in good)

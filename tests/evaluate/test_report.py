@@ -6,6 +6,7 @@ from songcoder.config import EvaluateConfig
 from songcoder.evaluate import evaluate_all
 from songcoder.evaluate.plots import depth_rows, group_rows, history_figure, save_figures
 from songcoder.evaluate.retrieval import precision_at_k
+from songcoder.features.norm import denormalise
 from songcoder.sdae.synthetic import song_vectors, zscore
 
 
@@ -64,3 +65,20 @@ def test_evaluate_all_reports_every_key_and_plots(labelled_songs, trained, tmp_p
     assert len(group_rows(m)) == 3 * 4
     hist = [{"epoch": i, "val_rel_error": float(v)} for i, v in enumerate(np.linspace(1, .5, 5))]
     assert history_figure({"adam": hist}, tmp_path / "h.png").exists()
+
+
+def test_raw_retrieval_z_scores_rows_that_prepare_left_at_raw_scales(labelled_songs, trained):
+    """prepare.normalise false: the raw baseline z-scores with the train statistics given, so it
+    ranks as on the z-scored rows; without them the loud dimensions would decide alone."""
+    tr, _, te, style, _ = labelled_songs
+    _, model = trained
+    rng = np.random.default_rng(0)
+    mean, std = rng.normal(0, 20, tr.shape[1]), rng.uniform(0.1, 30, tr.shape[1])
+    cfg = EvaluateConfig(k=5)
+    z = evaluate_all(cfg, tr, te, finetuned=model, labels={"style": style})["retrieval"]
+    raw = evaluate_all(cfg, denormalise(tr, mean, std), denormalise(te, mean, std),
+                       finetuned=model, labels={"style": style},
+                       raw_stats=(mean, std))["retrieval"]
+    unscaled = evaluate_all(cfg, denormalise(tr, mean, std), denormalise(te, mean, std),
+                            finetuned=model, labels={"style": style})["retrieval"]
+    assert raw["p_at_5_raw"] == z["p_at_5_raw"] != unscaled["p_at_5_raw"]

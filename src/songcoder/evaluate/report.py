@@ -17,8 +17,9 @@ Keys (sizes come from the model, e.g. 352/84/21):
   beats_pca: finetuned_21 < pca_21 on test
 "code" is the fine-tuned network's code; every error is on the test split, relative to
 predicting the training mean. Every distance is Euclidean on z-scored vectors, each
-representation with its training rows' statistics (raw: prepare's normalisation; code and
-PCA: the train split's codes; a peer: the rows given with it).
+representation with its training rows' statistics (raw: prepare's normalisation, or `raw_stats`
+when prepare left the rows at raw scales; code and PCA: the train split's codes; a peer: the
+rows given with it).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from songcoder.evaluate.collapse import collapse_check
 from songcoder.evaluate.metrics import (FEATURE_GROUPS, group_rel_errors, masked_rel_error,
                                         masking, rel_error)
 from songcoder.evaluate.retrieval import mrr_halves, precision_at_k, top1_halves, zscorer
+from songcoder.features.norm import normalise
 from songcoder.sdae.stack import DeepAutoencoder
 from songcoder.sdae.serving import encode, reconstruct
 
@@ -43,9 +45,12 @@ def evaluate_all(cfg: EvaluateConfig, x_train: np.ndarray, x_test: np.ndarray, *
                  labels: dict[str, np.ndarray] | None = None,
                  x_val: np.ndarray | None = None, val_labels: dict[str, np.ndarray] | None = None,
                  peers: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None,
+                 raw_stats: tuple[np.ndarray, np.ndarray] | None = None,
                  groups: dict[str, slice] = FEATURE_GROUPS) -> dict[str, Any]:
     """`peers`: other representations of the same test halves, name -> (first, second, rows
-    whose mean and std z-score them), e.g. a librosa baseline computed from the audio."""
+    whose mean and std z-score them), e.g. a librosa baseline computed from the audio.
+    `raw_stats`: (mean, std) that z-score the rows for the raw retrieval baseline when prepare
+    did not (`prepare.normalise: false`); None: the rows are z-scored already."""
     x_train = np.asarray(x_train, np.float32)
     x_test = np.asarray(x_test, np.float32)
     mean = mean_predictor(x_train)
@@ -83,7 +88,8 @@ def evaluate_all(cfg: EvaluateConfig, x_train: np.ndarray, x_test: np.ndarray, *
     z_code = zscorer(encode(finetuned, x_train))
     z_pca = zscorer(pcas[code].encode(x_train))
     reps = {"code": lambda x: z_code(encode(finetuned, x)),
-            pc: lambda x: z_pca(pcas[code].encode(x)), "raw": lambda x: x}
+            pc: lambda x: z_pca(pcas[code].encode(x)),
+            "raw": (lambda x: x) if raw_stats is None else (lambda x: normalise(x, *raw_stats))}
     retrieval: dict[str, float] = {}
     if halves is not None:
         a, b = (np.asarray(h, np.float32) for h in halves)
