@@ -138,7 +138,8 @@ def test_sdae_stages_list_the_keys_their_library_calls_read(tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)
     rng = np.random.default_rng(0)
     x, xv = (rng.standard_normal((n, 12)).astype(np.float32) for n in (24, 8))
-    cfg = SdaeConfig(layers=[6, 3], pretrain_epochs=1, finetune_epochs=1, batch_size=8)
+    cfg = SdaeConfig(layers=[6, 3], pretrain_epochs=1, finetune_epochs=1, batch_size=8,
+                     loudness_weight=1.0, pretrain_loudness_weight=1.0)   # 12 features, no layout
     trainer = TrainerConfig(accelerator="cpu", devices="1")
     pre = Reads(cfg)
     _, first = sdae.pretrain_layer(pre, trainer, 1, x, xv)

@@ -5,7 +5,7 @@ import pytest
 
 from songcoder.audio.synth import render_song
 from songcoder.evaluate.continuation import baselines, collapse_time, copy_score, lsd_db
-from songcoder.evaluate.generation import TestSongCodes, tempo_match
+from songcoder.evaluate.generation import SongCodeJudge, tempo_match
 from songcoder.features.extract import song_vector_kwargs
 from songcoder.evaluate.structure import chroma_corr, tonality
 from songcoder.features.extract import song_features
@@ -156,7 +156,7 @@ def test_encoder_top1_finds_each_songs_own_vector(tmp_path):
     raw = np.stack([song_features(s, sr, **kw).vector for s in songs])
     mean, std = raw.mean(0), raw.std(0) + 1e-3
     layer = make_layer(SdaeConfig(), 1, raw.shape[1]).eval()     # dims from the data
-    enc = TestSongCodes(SongEncoder(layer, mean, std), encode(layer, normalise(raw, mean, std)),
+    enc = SongCodeJudge(SongEncoder(layer, mean, std), encode(layer, normalise(raw, mean, std)),
                         [f"s{i}" for i in range(4)], kw)
     assert all(enc.top1(s, sr, f"s{i}") for i, s in enumerate(songs))
     assert not enc.top1(songs[0], sr, "s1") and enc.top1(songs[0], sr, "elsewhere") is None

@@ -10,7 +10,7 @@ Per continuation:
 - `tempo_match`: the continuation's tempo by the project's own detector (`song_features`,
   with prepare's params) equals the seed song's (the same detector on the whole song) within
   4 %, x2 and x1/2 allowed;
-- `encoder_top1` (when `TestSongCodes` are given): the project's song encoder codes the
+- `encoder_top1` (when `SongCodeJudge` are given): the project's song encoder codes the
   continuation; is the nearest test song (by code, euclidean) the seed's own song?
 - `copy_score` (`continuation.copy_score`).
 Means skip undefined values (JSON null when none is defined); booleans average to fractions.
@@ -43,7 +43,7 @@ def tempo_match(bpm: float, song_bpm: float) -> bool:
 
 
 @dataclass
-class TestSongCodes:
+class SongCodeJudge:
     """The project's song encoder (`sdae.serving.SongEncoder`) and the codes of the test songs
     (`paths`, their files): which test song does a continuation sound like?"""
 
@@ -54,7 +54,7 @@ class TestSongCodes:
 
     @classmethod
     def from_files(cls, model_path: str | Path, features_dir: str | Path,
-                   manifest: list[dict[str, str]], prepare: PrepareConfig | None) -> "TestSongCodes":
+                   manifest: list[dict[str, str]], prepare: PrepareConfig | None) -> "SongCodeJudge":
         from songcoder.sdae.serving import SongEncoder, encode
 
         features_dir = Path(features_dir)
@@ -81,7 +81,7 @@ def _finite(v):
 
 
 def judge(seed: np.ndarray, cont: np.ndarray, real: np.ndarray, sr: int, *, song_bpm: float,
-          feature_kw: dict[str, Any], encoder: TestSongCodes | None = None,
+          feature_kw: dict[str, Any], encoder: SongCodeJudge | None = None,
           path: str = "", real_chroma: bool = True) -> dict[str, Any]:
     """Every figure of one continuation (see the module docstring)."""
     t, why = collapse_time(seed, cont, sr)
@@ -99,7 +99,7 @@ def judge(seed: np.ndarray, cont: np.ndarray, real: np.ndarray, sr: int, *, song
 
 def judge_all(seed: np.ndarray, gen: np.ndarray | None, real: np.ndarray, song: np.ndarray,
               sr: int, frame: int, rng: np.random.Generator, *, feature_kw: dict[str, Any],
-              encoder: TestSongCodes | None = None, path: str = "") -> dict[str, Any]:
+              encoder: SongCodeJudge | None = None, path: str = "") -> dict[str, Any]:
     """One song's row: the model's figures unprefixed (when `gen` is given), the real
     continuation's as `real_continuation_<figure>`, each baseline's as `<baseline>_<figure>`."""
     kw = dict(song_bpm=song_features(song, sr, **feature_kw).tempo_bpm, feature_kw=feature_kw,

@@ -16,7 +16,7 @@ from songcoder.audio.collection import file_names
 from songcoder.audio.io import AudioError, load_mono, write
 from songcoder.audio.spectral import power_db, power_spectrogram
 from songcoder.config import GenerateConfig
-from songcoder.evaluate.generation import TestSongCodes, judge_all, summarise
+from songcoder.evaluate.generation import SongCodeJudge, judge_all, summarise
 from songcoder.features.extract import song_vector_kwargs
 from songcoder.rnn import mulaw
 from songcoder.rnn.model import AudioRNN
@@ -87,7 +87,7 @@ def save_spectrogram(path: str | Path, x: np.ndarray, sr: int, boundary_s: float
 
 
 def generate_all(model: AudioRNN, cfg: GenerateConfig, seed_paths: Sequence[str],
-                 out_dir: str | Path, *, encoder: TestSongCodes | None = None,
+                 out_dir: str | Path, *, encoder: SongCodeJudge | None = None,
                  feature_kw: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[str]]:
     """Continue `cfg.count` songs; writes <out_dir>/<song>.wav (seed + continuation) and .png.
 
