@@ -15,7 +15,7 @@ from songcoder import tracking
 from songcoder.atomic import save_json, save_text
 from songcoder.audio.collection import read_manifest, to_csv
 from songcoder.errors import UserError
-from songcoder.evaluate import librosa_baseline, plots
+from songcoder.evaluate import code_figure, librosa_baseline, plots
 from songcoder.evaluate.report import evaluate_all
 from songcoder.figures import results
 from songcoder.sdae import train as sdae
@@ -77,6 +77,7 @@ def main() -> None:
         save_text(io.depth, to_csv(plots.depth_rows(result), ["model", "size", "rel_error"]))
         save_text(io.groups, to_csv(plots.group_rows(result), ["model", "group", "rel_error"]))
         figures = plots.save_figures(metrics, io.figures)
+        figures.append(code_figure.save(result["code_units"], io.figures))
         code = finetuned.sizes[-1]
         run.log_result(metrics, headline=(f"rel_error.finetuned_{code}", f"rel_error.pca_{code}",
                                           "retrieval.p_at_10_code", "retrieval.mrr_halves_code",

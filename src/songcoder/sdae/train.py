@@ -98,6 +98,7 @@ def finetune(cfg: SdaeConfig, trainer_cfg: TrainerConfig, layers: list[Denoising
     """Stack the pretrained layers into one D -> code -> D network and train it end to end."""
     model = DeepAutoencoder.from_layers(layers, untie=cfg.finetune_untie)
     model.set_loss_weight(feature_weights(model.sizes[0], cfg.loudness_weight))
+    model.set_rank_ordered(cfg.finetune_rank_ordered)
     metrics, _ = _fit(model, cfg, trainer_cfg, stage="finetune", epochs=cfg.finetune_epochs,
                       lr=cfg.finetune_lr, noise=cfg.finetune_noise, seed=cfg.seed + 100,
                       x_train=x_train, x_val=x_val, ckpt_dir=ckpt_dir, logger=logger, songs=songs,
