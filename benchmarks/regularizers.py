@@ -6,9 +6,10 @@
 DATA_DIR holds prepare's `features/` and `manifest.csv` (a `make run` or `make real` data folder).
 Trains in-process with the library (no DVC, no MLflow), one thread, on each corpus:
   plain          the defaults (tanh, no regularizer)
-  rank_ordered   sdae.regularizer rank_ordered (pretrain_loudness_weight 1: the cost has no
-                 per-feature weights), fine-tuned as usual (the rank-order cost is pretraining's)
+  rank_ordered   sdae.regularizer rank_ordered with trelu units (seed 003's; pretrain_loudness_weight
+                 1: the cost has no per-feature weights), fine-tuned as usual
   rank_ordered+ft  the same pretrained layers, fine-tuned with sdae.finetune_rank_ordered
+  plain_trelu    the plain model with trelu units: the rank-ordered model's like-for-like peer
   sparse         sdae.regularizer sparse, activation sigmoid (the KL cost needs codes in (0, 1))
   plain_sigmoid  the plain model with sigmoid units: the sparse model's like-for-like peer
 and for each: test and val relative error, val same-song halves top-1/MRR and p@10 (style on the
@@ -46,9 +47,13 @@ from songcoder.sdae.stack import DeepAutoencoder
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results"
+# rank_ordered with TReLU units, as seed 003 and sdae/README.md use it (0 = off, sorted by a
+# non-negative activation); each regularizer has a plain peer with the same units
 VARIANTS = {
     "plain": {},
-    "rank_ordered": {"regularizer": "rank_ordered", "pretrain_loudness_weight": 1.0},
+    "rank_ordered": {"regularizer": "rank_ordered", "activation": "trelu",
+                     "pretrain_loudness_weight": 1.0},
+    "plain_trelu": {"activation": "trelu"},
     "sparse": {"regularizer": "sparse", "activation": "sigmoid"},
     "plain_sigmoid": {"activation": "sigmoid"},
 }
