@@ -17,7 +17,8 @@ built-in corpus, collection folder on real music), rho-hat and near-zero share o
 and on test the prefix-k curve (each song's k most active units, the rest 0), the greedy best
 fixed k units (evaluate/codes.py) and PCA-k. The rank-ordered greedy stack (before fine-tuning)
 gets a prefix curve too: what fine-tuning keeps of the order.
-Writes benchmarks/results/regularizers.{json,md} and regularizers_prefix_k.png.
+Each corpus writes benchmarks/results/regularizers.NAME.json; `--report NAME...` merges them into
+regularizers.{json,md}, regularizers_prefix_k.png and regularizers_rho_hat.png.
 """
 
 from __future__ import annotations
@@ -188,6 +189,25 @@ def figure(results: dict, path: Path) -> Path:
     return _save(fig, path)
 
 
+def rho_figure(results: dict, path: Path) -> Path:
+    """Histograms of each unit's mean activation on the test songs, regularized vs plain peer."""
+    pairs = (("sparse", "plain_sigmoid"), ("rank_ordered+ft", "plain_trelu"), ("plain", None))
+    corpora = results["corpora"]
+    fig, axes = plt.subplots(len(corpora), len(pairs), figsize=(4 * len(pairs), 3 * len(corpora)),
+                             squeeze=False)
+    for row, (name, res) in zip(axes, corpora.items()):
+        for ax, pair in zip(row, pairs):
+            for model in filter(None, pair):
+                r = res["models"][model]
+                ax.hist(r["rho_hat"], bins=np.linspace(-1, 1, 41), alpha=0.6,
+                        label=f"{model} (|h| < {r['near_zero_threshold']}: {r['near_zero']:.0%})")
+            ax.set_title(f"{name}", fontsize=9)
+            ax.set_xlabel("rho-hat: a unit's mean activation")
+            ax.set_ylabel("units")
+            ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
 def table(results: dict) -> str:
     cols = ("test_rel_error", "val_rel_error", "val_top1_halves", "val_mrr_halves", "val_p_at_10",
             "rho_hat_mean", "near_zero")
@@ -254,6 +274,7 @@ def main() -> None:
         assert all(p["commit"] == results["commit"] for p in parts.values()), "mixed commits"
         save_json(OUT / "regularizers.json", results)
         figure(results, OUT / "regularizers_prefix_k.png")
+        rho_figure(results, OUT / "regularizers_rho_hat.png")
         c = results["config"]
         save_text(OUT / "regularizers.md", f"Commit {results['commit']}; epochs pretrain "
                   f"{c['pretrain_epochs']}, finetune {c['finetune_epochs']}.\n" + table(results))
