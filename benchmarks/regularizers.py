@@ -10,6 +10,7 @@ Trains in-process with the library (no DVC, no MLflow), one thread, on each corp
                  1: the cost has no per-feature weights), fine-tuned as usual
   rank_ordered+ft  the same pretrained layers, fine-tuned with sdae.finetune_rank_ordered
   plain_trelu    the plain model with trelu units: the rank-ordered model's like-for-like peer
+  plain_trelu_w1 ... also with pretrain_loudness_weight 1, as rank_ordered must have
   sparse         sdae.regularizer sparse, activation sigmoid (the KL cost needs codes in (0, 1))
   plain_sigmoid  the plain model with sigmoid units: the sparse model's like-for-like peer
 and for each: test and val relative error, val same-song halves top-1/MRR and p@10 (style on the
@@ -55,6 +56,8 @@ VARIANTS = {
     "rank_ordered": {"regularizer": "rank_ordered", "activation": "trelu",
                      "pretrain_loudness_weight": 1.0},
     "plain_trelu": {"activation": "trelu"},
+    # the rank-ordered model's layer 1 has no loudness weight (not implemented for its cost)
+    "plain_trelu_w1": {"activation": "trelu", "pretrain_loudness_weight": 1.0},
     "sparse": {"regularizer": "sparse", "activation": "sigmoid"},
     "plain_sigmoid": {"activation": "sigmoid"},
 }
@@ -128,13 +131,15 @@ def references(data: dict, pca: PCA, n: int) -> dict:
                     "val_p_at_10": precision_at_k(x["val_songs"], data["labels"], 10)}}
 
 
-def run_corpus(name: str, data: dict, base: SdaeConfig, log) -> dict:
+def run_corpus(name: str, data: dict, base: SdaeConfig, log, only: list[str] | None) -> dict:
     trainer = TrainerConfig(accelerator="cpu", devices="1", deterministic=True)
     x = data["x"]
     pca = PCA.fit(x["train"], base.layers[-1])
     out = {"rows": {k: len(v) for k, v in x.items()}, "val_halves_songs": int(data["halves"].shape[1]),
            **references(data, pca, base.layers[-1]), "models": {}}
     for variant, over in VARIANTS.items():
+        if only and variant not in only:
+            continue
         cfg = dataclasses.replace(base, **over)
         t0 = time.process_time()
         metrics, layers, model = sdae.train_all(cfg, trainer, x["train"], x["val"],
@@ -236,6 +241,9 @@ def table(results: dict) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--corpus", action="append", default=[], metavar="NAME=DATA_DIR")
+    ap.add_argument("--only", nargs="+", choices=list(VARIANTS),
+                    help="train only these variants; their file is regularizers.CORPUS.TAG.json")
+    ap.add_argument("--tag", default="", help="names a partial run's file (with --only)")
     ap.add_argument("--report", nargs="+", metavar="NAME",
                     help="merge these corpora's finished runs into regularizers.{json,md,png}")
     ap.add_argument("--pretrain-epochs", type=int)
@@ -263,20 +271,29 @@ def main() -> None:
     for spec in args.corpus:               # one process per corpus may run at once
         name, folder = spec.split("=", 1)
         res = {"commit": commit, "src_dirty": dirty, "config": dataclasses.asdict(base),
-               "variants": VARIANTS, "corpus": run_corpus(name, load(Path(folder)), base, log)}
-        save_json(OUT / f"regularizers.{name}.json", res)
+               "variants": VARIANTS,
+               "corpus": run_corpus(name, load(Path(folder)), base, log, args.only)}
+        save_json(OUT / f"regularizers.{name}{'.' + args.tag if args.tag else ''}.json", res)
         log(f"{name} done")
     if args.report:
-        parts = {n: json.loads((OUT / f"regularizers.{n}.json").read_text()) for n in args.report}
-        first = next(iter(parts.values()))
-        results = {k: first[k] for k in ("commit", "src_dirty", "config", "variants")}
-        results["corpora"] = {n: p["corpus"] for n, p in parts.items()}
-        assert all(p["commit"] == results["commit"] for p in parts.values()), "mixed commits"
+        results = {"commits": [], "corpora": {}}
+        for n in args.report:               # a corpus's main run, then its partial runs' models
+            for path in sorted(OUT.glob(f"regularizers.{n}.json")) + sorted(
+                    OUT.glob(f"regularizers.{n}.*.json")):
+                part = json.loads(path.read_text())
+                assert not part["src_dirty"], f"{path}: measured with uncommitted src changes"
+                results["commits"] = sorted(set(results["commits"]) | {part["commit"]})
+                results.update(config=part["config"], variants=part["variants"])
+                if n in results["corpora"]:
+                    results["corpora"][n]["models"].update(part["corpus"]["models"])
+                else:
+                    results["corpora"][n] = part["corpus"]
         save_json(OUT / "regularizers.json", results)
         figure(results, OUT / "regularizers_prefix_k.png")
         rho_figure(results, OUT / "regularizers_rho_hat.png")
         c = results["config"]
-        save_text(OUT / "regularizers.md", f"Commit {results['commit']}; epochs pretrain "
+        save_text(OUT / "regularizers.md", f"Commits {', '.join(results['commits'])} (the same "
+                  f"src/); epochs pretrain "
                   f"{c['pretrain_epochs']}, finetune {c['finetune_epochs']}.\n" + table(results))
 
 
