@@ -81,7 +81,10 @@ def test_best_units_fill_the_rest_with_the_given_code():
     mean = np.zeros(3)
     curve, order = best_units(model, x, x, mean, fill=np.zeros(2, np.float32))
     assert order == [0, 1]                     # unit 0 carries almost all of the energy
+    # |x|^2 = 14.11; unit 1 held at 0 misses 0.1^2 + 0.1^2 + 0.3^2, at 0.3: 0.2^2 + 0.4^2 + 0
     assert curve[0] == pytest.approx(0.11 / 14.11, rel=1e-4) and curve[1] == pytest.approx(0, abs=1e-6)
+    curve, _ = best_units(model, x, x, mean, fill=np.array([0.0, 0.3], np.float32))
+    assert curve[0] == pytest.approx(0.20 / 14.11, rel=1e-4)
 
 
 def test_activation_stats_on_known_codes(tmp_path):

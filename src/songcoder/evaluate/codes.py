@@ -11,8 +11,10 @@
                   as off; prefix H is the full reconstruction);
     best_units    the same k units for every song, chosen greedily (forward selection on at most
                   SELECT_ROWS train rows: at each k the unit that lowers their error most), the
-                  rest held at their train mean code (the best constant for a unit the decoder
-                  was never told to read as off); `best_units_order` lists them;
+                  rest 0 as in the prefix, so the two differ only in per-song vs fixed choice;
+                  `best_units_order` lists them. (`best_units` takes any fill: a plain code's
+                  decoder never learned 0 as off, and its train mean code may suit it better;
+                  benchmarks/regularizers.py reports both);
     pca           PCA's first k components (the best linear k-d code).
 "Near zero" is measured on |h| for every activation: 0 is the value that adds nothing to the
 decoder's input (sigmoid/trelu: off; tanh: the middle of its range).
@@ -92,7 +94,7 @@ def code_units(model: DeepAutoencoder, x_train: np.ndarray, x_test: np.ndarray,
     out: dict[str, Any] = {"regularizer": regularizer, **activation_stats(encode(model, x_test))}
     if regularizer == "rank_ordered":
         select = x_train[np.linspace(0, len(x_train) - 1, min(SELECT_ROWS, len(x_train))).astype(int)]
-        best, order = best_units(model, select, x_test, mean, encode(model, x_train).mean(0))
+        best, order = best_units(model, select, x_test, mean, np.zeros(model.sizes[-1], np.float32))
         out["prefix_k"] = {"rank_ordered": _rounded(prefix_curve(model, x_test, mean)),
                            "best_units": _rounded(best),
                            "pca": _rounded(pca_curve(pca, x_test, mean, model.sizes[-1])),
