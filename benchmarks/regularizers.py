@@ -284,6 +284,8 @@ def main() -> None:
                 assert not part["src_dirty"], f"{path}: measured with uncommitted src changes"
                 results["commits"] = sorted(set(results["commits"]) | {part["commit"]})
                 results.update(config=part["config"], variants=part["variants"])
+                for row in part["corpus"]["models"].values():
+                    row["commit"] = part["commit"]
                 if n in results["corpora"]:
                     results["corpora"][n]["models"].update(part["corpus"]["models"])
                 else:
@@ -292,8 +294,8 @@ def main() -> None:
         figure(results, OUT / "regularizers_prefix_k.png")
         rho_figure(results, OUT / "regularizers_rho_hat.png")
         c = results["config"]
-        save_text(OUT / "regularizers.md", f"Commits {', '.join(results['commits'])} (the same "
-                  f"src/); epochs pretrain "
+        save_text(OUT / "regularizers.md", f"Commits {', '.join(results['commits'])} (each "
+                  f"model's in the JSON); epochs pretrain "
                   f"{c['pretrain_epochs']}, finetune {c['finetune_epochs']}.\n" + table(results))
 
 

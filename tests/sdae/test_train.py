@@ -113,6 +113,9 @@ def test_finetune_rank_ordered_trains_the_deep_prefix_cost(songs, small_cfg, cpu
                                                               model.loss_weight))
     losses = [h["train_loss"] for h in metrics["history"]]
     assert losses[-1] < losses[0]
+    # keep_best kept the epoch of the lowest validation rank-ordered cost, its objective
+    val_cost = [h["val_loss"] for h in metrics["history"]]
+    assert metrics["best_epoch"] == int(np.argmin(val_cost))
     plain = dataclasses.replace(cfg, regularizer="none", finetune_rank_ordered=False)
     _, p1 = pretrain_layer(plain, cpu, 1, tr, va)
     with pytest.raises(ValueError, match="finetune_rank_ordered needs a code layer"):

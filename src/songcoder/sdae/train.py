@@ -45,8 +45,12 @@ def _fit(net: nn.Module, cfg: SdaeConfig, trainer_cfg: TrainerConfig, *, stage: 
     L.seed_everything(seed, workers=False, verbose=False)
     dm = MatrixDataModule(x_train, x_val, batch_size=cfg.batch_size, noise=noise, seed=seed,
                           swap=cfg.excerpt_swap, songs=songs)
+    # keep_best judges an epoch by what it minimises: a rank-ordered fine-tuning's objective is
+    # every prefix of the code, and the full reconstruction alone would prefer its first epochs
+    best_on = "val_loss" if getattr(net, "rank_ordered", False) else "val_rel_error"
     module = AutoencoderModule(net, optimizer=cfg.optimizer, lr=lr, momentum=cfg.momentum,
-                               decay=cfg.decay, schedule=cfg.schedule, keep_best=cfg.keep_best)
+                               decay=cfg.decay, schedule=cfg.schedule, keep_best=cfg.keep_best,
+                               best_on=best_on)
     trainer = make_trainer(trainer_cfg, stage=stage, max_epochs=epochs,
                            ckpt_dir=Path(ckpt_dir) if ckpt_dir is not None else None,
                            logger=logger, **trainer_kw)
