@@ -22,9 +22,10 @@ import numpy as np
 from scipy.signal import resample_poly
 
 from songcoder.audio.io import load_mono
+from songcoder.audio.spectral import power_spectrogram
 from songcoder.audio.synth import render_song
 from songcoder.evaluate import continuation as C
-from songcoder.evaluate.structure import power_spectrogram, tonal_peaks
+from songcoder.evaluate.structure import tonal_peaks
 
 SR, SEED_S, CONT_S = 16000, 1.0, 10.0
 OUT = Path(__file__).parent / "results" / "judge_calibration.json"

@@ -7,10 +7,10 @@ DATA_DIR holds prepare's `features/` and `manifest.csv` (a `make run` or `make r
 Trains in-process with the library (no DVC, no MLflow), one thread, on each corpus:
   plain          the defaults (tanh, no regularizer)
   rank_ordered   sdae.regularizer rank_ordered with trelu units (seed 003's; pretrain_loudness_weight
-                 1: the cost has no per-feature weights), fine-tuned as usual
+                 1, as measured: the cost had no per-feature weights then), fine-tuned as usual
   rank_ordered+ft  the same pretrained layers, fine-tuned with sdae.finetune_rank_ordered
   plain_trelu    the plain model with trelu units: the rank-ordered model's like-for-like peer
-  plain_trelu_w1 ... also with pretrain_loudness_weight 1, as rank_ordered must have
+  plain_trelu_w1 ... also with pretrain_loudness_weight 1, as rank_ordered
   sparse         sdae.regularizer sparse, activation sigmoid (the KL cost needs codes in (0, 1))
   plain_sigmoid  the plain model with sigmoid units: the sparse model's like-for-like peer
 and for each: test and val relative error, val same-song halves top-1/MRR and p@10 (style on the
@@ -45,6 +45,7 @@ from songcoder.evaluate.metrics import rel_error
 from songcoder.evaluate.plots import _save, plt
 from songcoder.evaluate.retrieval import mrr_halves, precision_at_k, top1_halves, zscorer
 from songcoder.sdae import train as sdae
+from songcoder.sdae.serving import encode, reconstruct
 from songcoder.sdae.stack import DeepAutoencoder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,7 +57,7 @@ VARIANTS = {
     "rank_ordered": {"regularizer": "rank_ordered", "activation": "trelu",
                      "pretrain_loudness_weight": 1.0},
     "plain_trelu": {"activation": "trelu"},
-    # the rank-ordered model's layer 1 has no loudness weight (not implemented for its cost)
+    # the rank-ordered model's layer 1 has no loudness weight (its cost had none when measured)
     "plain_trelu_w1": {"activation": "trelu", "pretrain_loudness_weight": 1.0},
     "sparse": {"regularizer": "sparse", "activation": "sigmoid"},
     "plain_sigmoid": {"activation": "sigmoid"},
@@ -92,18 +93,18 @@ def flattening(history: list[dict]) -> dict:
 def measure(model: DeepAutoencoder, data: dict, pca: PCA) -> dict:
     x = data["x"]
     mean = mean_predictor(x["train"])
-    z = zscorer(sdae.encode(model, x["train"]))
-    code = lambda a: z(sdae.encode(model, a))                            # noqa: E731
+    z = zscorer(encode(model, x["train"]))
+    code = lambda a: z(encode(model, a))                            # noqa: E731
     a, b = data["halves"]
-    h_test = sdae.encode(model, x["test"])
+    h_test = encode(model, x["test"])
     select = x["train"][np.linspace(0, len(x["train"]) - 1,
                                     min(SELECT_ROWS, len(x["train"]))).astype(int)]
-    mean_code = sdae.encode(model, x["train"]).mean(0)
+    mean_code = encode(model, x["train"]).mean(0)
     best, order = best_units(model, select, x["test"], mean, mean_code)
     best_zero, _ = best_units(model, select, x["test"], mean, np.zeros_like(mean_code))
     return {
-        "test_rel_error": rel_error(x["test"], sdae.reconstruct(model, x["test"]), mean),
-        "val_rel_error": rel_error(x["val_songs"], sdae.reconstruct(model, x["val_songs"]), mean),
+        "test_rel_error": rel_error(x["test"], reconstruct(model, x["test"]), mean),
+        "val_rel_error": rel_error(x["val_songs"], reconstruct(model, x["val_songs"]), mean),
         "val_top1_halves": top1_halves(code(a), code(b)),
         "val_mrr_halves": mrr_halves(code(a), code(b)),
         "val_p_at_10": precision_at_k(code(x["val_songs"]), data["labels"], 10),

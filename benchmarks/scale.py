@@ -78,6 +78,7 @@ def step_sdae(epochs: int, work: Path) -> dict:
 
     from songcoder.config import SdaeConfig, TrainerConfig
     from songcoder.sdae import train as sdae
+    from songcoder.sdae.serving import encode
 
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
     x = {s: np.load(work / "features" / f"{s}.npy", mmap_mode="r") for s in ("train", "val")}
@@ -96,7 +97,7 @@ def step_sdae(epochs: int, work: Path) -> dict:
                                 "val_rel_error": round(metrics["val/rel_error"], 4),
                                 "peak_rss_mb": round(_maxrss_mb(), 1)}
         layers.append(layer)
-        a, b = sdae.encode(layer, a), sdae.encode(layer, b)
+        a, b = encode(layer, a), encode(layer, b)
     t0 = time.perf_counter()
     metrics, _ = sdae.finetune(cfg, tcfg, layers, x["train"], x["val"], **kw)
     wall = time.perf_counter() - t0

@@ -25,7 +25,7 @@ import torch
 from songcoder.atomic import save_json
 from songcoder.config import SdaeConfig, TrainerConfig
 from songcoder.sdae.data import DeviceBatches, to_device
-from songcoder.sdae.optim import build_optimizer
+from songcoder.optim import build_optimizer
 from songcoder.sdae.train import make_layer, pretrain_layer
 from songcoder.sdae.synthetic import N_FEATURES, low_rank
 

@@ -3,25 +3,29 @@
 against a librosa baseline computed here from the test songs' audio (manifest paths).
 
 Writes metrics, the depth and group plot tables, PNG figures (in the figures folder) and the
-registry entry, at the paths given on the command line (dvc.yaml).
+registry entry, at the paths given on the command line (dvc.yaml); the pictures of what the
+model learned (evaluate/pictures.py) go in the figures folder too, the code map coloured by
+collection folder (the first folder under --folder, data.folder) when songs have no style.
 """
 
 import csv
+from pathlib import Path
 
 import numpy as np
-from common import load_splits, paths, sections, stage_main
+from common import load_rows, paths, sections, stage_main
 
 from songcoder import tracking
 from songcoder.atomic import save_json, save_text
 from songcoder.audio.collection import read_manifest, to_csv
 from songcoder.errors import UserError
-from songcoder.evaluate import code_figure, librosa_baseline, plots
+from songcoder.evaluate import code_figure, librosa_baseline, pictures, plots
 from songcoder.evaluate.report import evaluate_all
 from songcoder.figures import results
-from songcoder.sdae import train as sdae
+from songcoder.sdae.serving import load
 from songcoder.sdae.stack import DeepAutoencoder
 
-LABELS = ("style", "pattern")   # synth labels, used when the manifest has them
+LABELS = ("style", "pattern")
+SERVING = "songcoder.sdae.serving:SongEncoder"   # what the registered MLflow model runs   # synth labels, used when the manifest has them
 
 
 def split_ids(features: str, split: str) -> list[str]:
@@ -52,9 +56,9 @@ def peer(cfg, by_id: dict, features: str, halves: np.ndarray):
 @stage_main("evaluate")
 def main() -> None:
     io = paths("manifest", "features", "model", "metrics", "depth", "groups", "figures",
-               "registry", many=("layers",))
+               "registry", "folder", many=("layers",))
     cfg = sections("evaluate")
-    x = load_splits(io.features)
+    x, _ = load_rows(io.features)
     halves = np.load(f"{io.features}/test_halves.npy")
     by_id = {r["id"]: r for r in read_manifest(io.manifest)}
     peers, baseline = {}, {}
@@ -62,8 +66,8 @@ def main() -> None:
         p, halves = peer(cfg["evaluate"], by_id, io.features, halves)
         peers["librosa"] = (p.first[p.ok], p.second[p.ok], p.stats_rows)
         baseline = {"librosa": {"zscore": p.zscore, **p.speed}}
-    greedy = DeepAutoencoder.from_layers([sdae.load(path) for path in io.layers])
-    finetuned = sdae.load(io.model)
+    greedy = DeepAutoencoder.from_layers([load(path) for path in io.layers])
+    finetuned = load(io.model)
     with tracking.stage_run("evaluate", cfg) as run:
         metrics = evaluate_all(cfg["evaluate"], x["train"], x["test"],
                                finetuned=finetuned, greedy=greedy,
@@ -77,13 +81,19 @@ def main() -> None:
         save_text(io.depth, to_csv(plots.depth_rows(result), ["model", "size", "rel_error"]))
         save_text(io.groups, to_csv(plots.group_rows(result), ["model", "group", "rel_error"]))
         figures = plots.save_figures(metrics, io.figures)
+        test_rows = [by_id[i] for i in split_ids(io.features, "test")]
+        figures += pictures.save_pictures(
+            finetuned, x["train"], x["test"], dict(np.load(f"{io.features}/norm.npz")),
+            pictures.song_groups(test_rows, io.folder), [Path(r["path"]).stem for r in test_rows],
+            io.figures)
         figures.append(code_figure.save(result["code_units"], io.figures))
         code = finetuned.sizes[-1]
         run.log_result(metrics, headline=(f"rel_error.finetuned_{code}", f"rel_error.pca_{code}",
                                           "retrieval.p_at_10_code", "retrieval.mrr_halves_code",
                                           "collapsed"))
         learned_from = tracking.data_fingerprint(f"{io.features}/train_excerpts.npy")
-        registry = tracking.register_encoder(run, io.model, f"{io.features}/norm.npz",
+        registry = tracking.register_encoder(run, SERVING,
+                                             {"model": io.model, "norm": f"{io.features}/norm.npz"},
                                              metrics["rel_error"][f"finetuned_{code}"],
                                              learned_from, n_in=finetuned.sizes[0], n_out=code)
         # The registry entry is this stage's own (DVC-cached) output, so a fresh clone, whose

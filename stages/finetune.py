@@ -5,13 +5,18 @@ Writes the model (self-describing), metrics and per-epoch curves at the paths gi
 command line (dvc.yaml).
 """
 
-from common import check_layer_count, load_rows, paths, sections, stage_main
+import functools
 
-from songcoder import tracking
-from songcoder.atomic import save_json
-from songcoder.figures import results
+from common import check_layer_count, load_rows, paths, sections, stage_main
+from training_stage import train_stage
+
 from songcoder.sdae import train as sdae
-from songcoder.training import checkpoint_dir, data_fingerprint, drop_checkpoints
+from songcoder.sdae.serving import load
+from songcoder.training import data_fingerprint
+
+
+def summary(m: dict) -> str:
+    return f"val rel_error {m['val/rel_error']:.4f} after {m['epochs']} epochs"
 
 
 @stage_main("finetune")
@@ -20,22 +25,13 @@ def main() -> None:
     cfg = sections("sdae", "trainer")
     check_layer_count(cfg["sdae"], len(io.layers))
     x, songs = load_rows(io.features, io.features)
-    layers = [sdae.load(path) for path in io.layers]
-    ckpt = checkpoint_dir("finetune", *cfg.values(), data_fingerprint(x["train"]))
-    with tracking.stage_run("finetune", cfg) as run:
-        metrics, model = sdae.finetune(cfg["sdae"], cfg["trainer"], layers, x["train"], x["val"],
-                                       ckpt_dir=ckpt, songs=songs, logger=run.lightning_logger())
-        if tracking.is_rank_zero():
-            history = metrics.pop("history")
-            sdae.save(io.model, model, cfg["sdae"])
-            sdae.write_history_csv(io.plot, history)
-            save_json(io.metrics, results(metrics))
-            run.log_best(metrics, headline=("val/rel_error", "best_epoch"))
-            run.log_artifact(io.metrics)
-            run.log_artifact(io.plot)
-            print(f"finetune: val rel_error {metrics['val/rel_error']:.4f} "
-                  f"after {metrics['epochs']} epochs")
-    drop_checkpoints(ckpt)
+    layers = [load(path) for path in io.layers]
+    fit = functools.partial(sdae.finetune, cfg["sdae"], cfg["trainer"], layers, x["train"],
+                            x["val"], songs=songs)
+    train_stage("finetune", cfg, data_fingerprint(x["train"]), fit,
+                lambda model: sdae.save(io.model, model, cfg["sdae"]),
+                metrics_path=io.metrics, plot_path=io.plot,
+                headline=("val/rel_error", "best_epoch"), summary=summary)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from common import paths, sections, stage_main
 from songcoder import tracking
 from songcoder.atomic import save_json
 from songcoder.audio.collection import read_manifest
-from songcoder.evaluate.generation import SongEncoder
+from songcoder.evaluate.generation import TestSongCodes
 from songcoder.figures import results
 from songcoder.rnn import train as rnn
 from songcoder.rnn.generate import generate_all
@@ -26,7 +26,7 @@ def main() -> None:
     cfg = sections("generate", "prepare")
     manifest = read_manifest(io.manifest)
     test = [r["path"] for r in manifest if r["split"] == "test"]
-    encoder = SongEncoder.from_files(io.encoder, io.features, manifest, cfg["prepare"])
+    encoder = TestSongCodes.from_files(io.encoder, io.features, manifest, cfg["prepare"])
     model = rnn.load(io.model)
     shutil.rmtree(io.out, ignore_errors=True)   # only this run's files
     Path(io.example).parent.mkdir(parents=True, exist_ok=True)

@@ -4,13 +4,19 @@ Writes the layer (self-describing), its codes of the autoencoder's rows ({train,
 test .npy), metrics and per-epoch curves, at the paths given on the command line (dvc.yaml).
 """
 
-from common import check_layer_count, load_rows, paths, sections, stage_main
+import functools
 
-from songcoder import tracking
-from songcoder.atomic import save_json, save_npy
-from songcoder.figures import results
+from common import check_layer_count, load_rows, paths, sections, stage_main
+from training_stage import train_stage
+
+from songcoder.atomic import save_npy
 from songcoder.sdae import train as sdae
-from songcoder.training import checkpoint_dir, data_fingerprint, drop_checkpoints
+from songcoder.sdae.serving import encode
+from songcoder.training import data_fingerprint
+
+
+def summary(m: dict) -> str:
+    return f"val rel_error {m['val/rel_error']:.4f} after {m['epochs']} epochs"
 
 
 def main() -> None:
@@ -24,25 +30,18 @@ def main() -> None:
         cfg = sections("sdae", "trainer")
         check_layer_count(cfg["sdae"], io.of)
         x, songs = load_rows(io.input, io.features)
-        ckpt = checkpoint_dir(stage, *cfg.values(), data_fingerprint(x["train"]))
-        with tracking.stage_run(stage, cfg) as run:
-            metrics, layer = sdae.pretrain_layer(cfg["sdae"], cfg["trainer"], k, x["train"],
-                                                 x["val"], ckpt_dir=ckpt, songs=songs,
-                                                 logger=run.lightning_logger())
-            if tracking.is_rank_zero():
-                history = metrics.pop("history")
-                sdae.save(io.model, layer, cfg["sdae"])
-                for split, xs in x.items():   # train/val: excerpt rows, as the layer above reads them
-                    name = f"{split}_excerpts" if split != "test" else split
-                    save_npy(f"{io.codes}/{name}.npy", sdae.encode(layer, xs))
-                sdae.write_history_csv(io.plot, history)
-                save_json(io.metrics, results(metrics))
-                run.log_best(metrics, headline=("val/rel_error", "best_epoch"))
-                run.log_artifact(io.metrics)
-                run.log_artifact(io.plot)
-                print(f"{stage}: val rel_error {metrics['val/rel_error']:.4f} "
-                      f"after {metrics['epochs']} epochs")
-        drop_checkpoints(ckpt)
+
+        def save(layer) -> None:
+            sdae.save(io.model, layer, cfg["sdae"])
+            for split, xs in x.items():   # train/val: excerpt rows, as the layer above reads them
+                name = f"{split}_excerpts" if split != "test" else split
+                save_npy(f"{io.codes}/{name}.npy", encode(layer, xs))
+
+        fit = functools.partial(sdae.pretrain_layer, cfg["sdae"], cfg["trainer"], k, x["train"],
+                                x["val"], songs=songs)
+        train_stage(stage, cfg, data_fingerprint(x["train"]), fit, save,
+                    metrics_path=io.metrics, plot_path=io.plot,
+                    headline=("val/rel_error", "best_epoch"), summary=summary)
 
     run_stage()
 

@@ -1,3 +1,4 @@
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,17 @@ def test_repo_params_are_valid():
     sections = c.validate_all(ROOT / "params.yaml")
     assert sections["sdae"].layers == [352, 84, 21]
     assert isinstance(sections["data"], c.DataConfig)
+
+
+def test_params_yaml_holds_the_defaults_and_every_key():
+    """params.yaml is the defaults' one home: each section's dataclass defaults are exactly
+    its values (code that builds a config without params.yaml gets what a user reads there),
+    and no key of a dataclass is missing from the file."""
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    assert set(params) == set(c.SECTIONS)
+    for name, cls in c.SECTIONS.items():
+        assert set(params[name]) == {f.name for f in dataclasses.fields(cls)}, name
+        assert c.as_dict(cls()) == c.as_dict(c.build(cls, name, params[name])), name
 
 
 @pytest.mark.parametrize("raw, message", [

@@ -33,9 +33,10 @@ STAGES = ROOT / "stages"
 
 
 def module_file(name: str) -> Path | None:
-    """The project file of module `name` (songcoder.* or the stages' `common`), else None."""
-    if name == "common":
-        return STAGES / "common.py"
+    """The project file of module `name` (songcoder.* or a stages/ helper such as `common`),
+    else None."""
+    if (STAGES / f"{name}.py").is_file():
+        return STAGES / f"{name}.py"
     if name != "songcoder" and not name.startswith("songcoder."):
         return None
     base = SRC.joinpath(*name.split("."))
@@ -132,6 +133,7 @@ def sdae_keys(stage) -> set[str]:
 
 def test_sdae_stages_list_the_keys_their_library_calls_read(tmp_path, monkeypatch):
     from songcoder.sdae import train as sdae
+    from songcoder.sdae.serving import encode
 
     monkeypatch.chdir(tmp_path)
     rng = np.random.default_rng(0)
@@ -140,7 +142,7 @@ def test_sdae_stages_list_the_keys_their_library_calls_read(tmp_path, monkeypatc
     trainer = TrainerConfig(accelerator="cpu", devices="1")
     pre = Reads(cfg)
     _, first = sdae.pretrain_layer(pre, trainer, 1, x, xv)
-    _, second = sdae.pretrain_layer(pre, trainer, 2, sdae.encode(first, x), sdae.encode(first, xv))
+    _, second = sdae.pretrain_layer(pre, trainer, 2, encode(first, x), encode(first, xv))
     fine = Reads(cfg)
     sdae.finetune(fine, trainer, [first, second], x, xv)
 
@@ -271,7 +273,7 @@ def test_a_finetuning_key_reruns_finetune_and_what_follows_not_pretraining(pipel
 
 @pytest.mark.slow
 def test_five_layers_run_end_to_end(pipeline, tmp_path):
-    from songcoder.sdae import train as sdae
+    from songcoder.sdae.serving import load
 
     repo = copy_repo(pipeline, tmp_path / "repo")
     sizes = [48, 32, 16, 8, 4]
@@ -287,7 +289,7 @@ def test_five_layers_run_end_to_end(pipeline, tmp_path):
 
     for k, size in enumerate(sizes, start=1):
         assert np.load(repo.path / f"data/codes/layer_{k}/test.npy").shape[1] == size
-    assert sdae.load(repo.path / "models/sdae.pt").sizes == [1482, *sizes]
+    assert load(repo.path / "models/sdae.pt").sizes == [1482, *sizes]
     rel = json.loads((repo.path / "metrics/evaluate.json").read_text())["rel_error"]
     assert {f"greedy_{s}" for s in sizes} | {"finetuned_4", "pca_4"} <= set(rel)
     assert all(np.isfinite(v) for v in rel.values())

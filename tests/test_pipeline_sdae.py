@@ -44,7 +44,11 @@ def test_sdae_stages_through_dvc(pipeline):
     assert ev["rel_error_vs_pca"]["finetuned_21"] == pytest.approx(       # each rounded to
         ev["rel_error"]["finetuned_21"] / ev["rel_error"]["pca_21"], rel=1e-4)  # 5 digits
     assert isinstance(ev["collapsed"], bool)
-    assert (p / "plots/evaluate/rel_error_depth.png").stat().st_size > 1000
+    pngs = ["rel_error_depth.png", "units.png", "preferred_inputs.png", "code_map.png",
+            "reconstructions.png"]                 # the last four: evaluate/pictures.py
+    for name in pngs:
+        assert (p / "plots/evaluate" / name).read_bytes()[:4] == b"\x89PNG", name
+        assert (p / "plots/evaluate" / name).stat().st_size > 1000, name
     units = ev["code_units"]                   # a plain code: activations only, no prefix curve
     assert units["regularizer"] == "none" and len(units["rho_hat"]) == 21
     assert 0 <= units["near_zero"] <= 1 and "prefix_k" not in units
@@ -62,6 +66,7 @@ def test_sdae_stages_through_dvc(pipeline):
     curve = client.get_metric_history(runs["finetune"].info.run_id, "sdae/val/rel_error")
     assert len(curve) == 2  # per-epoch curve in the stage's own run, not an orphan run
     assert runs["evaluate"].data.metrics["rel_error.finetuned_21"] == ev["rel_error"]["finetuned_21"]
+    assert set(pngs) <= {a.path for a in client.list_artifacts(runs["evaluate"].info.run_id)}
     # the encoder version: tagged with its training data's fingerprint, champion of that corpus
     fingerprint = tracking.data_fingerprint(p / "data/features/train_excerpts.npy")
     version = client.get_model_version_by_alias("songcoder-encoder", f"champion-{fingerprint}")

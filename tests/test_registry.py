@@ -10,8 +10,11 @@ from mlflow.tracking import MlflowClient
 from songcoder import tracking
 from songcoder.config import EvaluateConfig
 from songcoder.sdae import train as sdae
+from songcoder.sdae.serving import encode
 from songcoder.sdae.layer import DenoisingLayer
 from songcoder.sdae.stack import DeepAutoencoder
+
+SERVING = "songcoder.sdae.serving:SongEncoder"
 
 
 @pytest.fixture
@@ -33,7 +36,8 @@ def test_champion_moves_only_when_the_test_error_improves(tmp_path, monkeypatch,
     results = []
     for rel in (0.5, 0.6, 0.4):
         with tracking.stage_run("evaluate", {"evaluate": EvaluateConfig()}) as run:
-            results.append(tracking.register_encoder(run, model_path, norm_path, rel, "synth",
+            results.append(tracking.register_encoder(run, SERVING, {"model": model_path, "norm": norm_path},
+                                                     rel, "synth",
                                                      n_in=12, n_out=3))
     assert [r["champion"] for r in results] == [True, False, True]
     client = MlflowClient(uri)
@@ -47,7 +51,7 @@ def test_champion_moves_only_when_the_test_error_improves(tmp_path, monkeypatch,
     assert inputs.shape == (-1, 12) and loaded.metadata.get_output_schema().inputs[0].shape == (-1, 3)
     raw = np.random.default_rng(0).normal(size=(5, 12)).astype(np.float32)
     codes = loaded.predict(raw)
-    expected = sdae.encode(model, (raw - mean) / std)   # normalisation travels with the model
+    expected = encode(model, (raw - mean) / std)   # normalisation travels with the model
     assert codes.shape == (5, 3) and np.allclose(codes, expected, atol=1e-6)
 
 
@@ -69,8 +73,8 @@ def test_each_corpus_keeps_its_own_champion(tmp_path, monkeypatch, encoder_files
 
     def register(corpus, rel):
         with tracking.stage_run("evaluate", {"evaluate": EvaluateConfig()}) as run:
-            return tracking.register_encoder(run, model_path, norm_path, rel, fp[corpus],
-                                             n_in=12, n_out=3)
+            return tracking.register_encoder(run, SERVING, {"model": model_path, "norm": norm_path},
+                                             rel, fp[corpus], n_in=12, n_out=3)
 
     client = MlflowClient(uri)
     name = tracking.ENCODER_NAME

@@ -65,11 +65,19 @@ def test_failed_stage_run_is_marked_failed(store):
     assert run.info.status == "FAILED"
 
 
-def test_repo_root_escapes_dvc_experiment_temp_copies(tmp_path: Path):
+def test_repo_root_escapes_dvc_experiment_temp_copies(tmp_path: Path, monkeypatch):
+    import sys
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[1] / "stages"))
+    sys.modules.pop("common", None)
+    import common
+
     real = tmp_path / "proj"
     temp = real / ".dvc" / "tmp" / "exps" / "tmpabc123"
     temp.mkdir(parents=True)
-    assert tracking.repo_root(temp) == real
+    assert common.project_root(temp) == real          # the stages hand this to tracking
+    monkeypatch.setenv("SONGCODER_ROOT", str(real))
+    assert tracking.repo_root() == real
+    monkeypatch.delenv("SONGCODER_ROOT")
     (real / "dvc.yaml").touch()
     (real / "src").mkdir()
     assert tracking.repo_root(real / "src") == real

@@ -45,37 +45,35 @@ def _load_model(path: str, loader, stage: str):
 
 
 class Encoder:
-    """Audio file -> 21-d code: features, train normalisation, the fine-tuned encoder."""
+    """Audio file -> 21-d code: features as prepare computes them, then the serving encoder
+    (`sdae.serving.SongEncoder`: train normalisation + the fine-tuned encoder)."""
 
     def __init__(self, model: str, norm: str, params: str):
         from songcoder.config import load_section
-        from songcoder.sdae.train import load
+        from songcoder.features.norm import load_norm
+        from songcoder.sdae.serving import SongEncoder, load
 
-        self.model = _load_model(model, load, "finetune")
+        net = _load_model(model, load, "finetune")
         if not Path(norm).exists():
             raise UserError(f"{norm} not found: run `dvc repro prepare` first (or pass --norm)")
         try:
-            with np.load(norm) as stats:
-                self.mean, self.std = stats["mean"], stats["std"]
+            stats = load_norm(norm)
         except Exception as e:
             raise UserError(f"{norm}: cannot read the train statistics ({_first_line(e)})") from e
+        self.serving = SongEncoder(net, *stats)
         self.prep = load_section("prepare", params) if Path(params).exists() else None
 
     def features(self, path: str):
         """The file's SongFeatures (1482-d vector and tempo)."""
         from songcoder.audio.io import load
-        from songcoder.features.extract import song_features
+        from songcoder.features.extract import song_features, song_vector_kwargs
 
         x, sr = load(path)
-        kw = {} if self.prep is None else dict(min_bpm=self.prep.min_bpm,
-                                               max_bpm=self.prep.max_bpm,
-                                               analysis_rate=self.prep.analysis_rate)
-        return song_features(x, sr, **kw)
+        return song_features(x, sr, **song_vector_kwargs(self.prep))
 
     def codes(self, x: np.ndarray) -> np.ndarray:
         """(N, 1482) raw vectors -> (N, 21) codes."""
-        from songcoder.sdae.train import encode
-        return encode(self.model, ((x - self.mean) / self.std).astype(np.float32))
+        return self.serving.codes(x)
 
     def song(self, path: str) -> tuple[np.ndarray, float]:
         """(21-d code, BPM) of an audio file."""
@@ -106,7 +104,7 @@ def cmd_embed(args) -> int:
     ok = 0
     writer = csv.writer(sys.stdout) if args.format == "csv" else None
     if writer:
-        writer.writerow(["file", "error"] + [f"c{i}" for i in range(enc.model.sizes[-1])])
+        writer.writerow(["file", "error"] + [f"c{i}" for i in range(enc.serving.model.sizes[-1])])
     for row in _embed_all(enc, args.files):
         ok += "code" in row
         if "error" in row:
@@ -135,7 +133,7 @@ def _collection(enc: Encoder, features: Path, manifest: Path) -> Collection:
     """Every featurised song of the ingested collection (one whole-song row each) with its
     code and the BPM prepare detected."""
     from songcoder.audio.collection import read_manifest
-    from songcoder.sdae.train import encode
+    from songcoder.sdae.serving import encode
 
     for path in (manifest, *(features / f"{s}{ext}" for s in ("train", "val", "test")
                              for ext in ("_index.csv", ".npy"))):
@@ -147,7 +145,7 @@ def _collection(enc: Encoder, features: Path, manifest: Path) -> Collection:
         with open(features / f"{split}_index.csv", newline="") as f:
             rows = list(csv.DictReader(f))
         if rows:
-            codes.append(encode(enc.model, np.load(features / f"{split}.npy")))
+            codes.append(encode(enc.serving.model, np.load(features / f"{split}.npy")))
             songs += [{**by_id.get(r["id"], {"path": r["id"]}), "split": split} for r in rows]
             bpm += [float(r.get("tempo_bpm") or "nan") for r in rows]
     if not songs:

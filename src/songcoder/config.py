@@ -43,8 +43,8 @@ class DataConfig:
     """`ingest`: where songs come from and how they are split."""
 
     source: Literal["synth", "folder"] = "synth"
-    folder: str = ""                      # music folder when source == "folder"
-    songs: int = _f(600, lo=3)            # synth corpus size
+    folder: str = "music"                 # music folder when source == "folder"
+    songs: int = _f(1200, lo=3)            # synth corpus size
     seconds: float = _f(24.0, lo=2.0, hi=3600.0)   # synth song length
     sample_rate: int = _f(22050, lo=8000, hi=192000)  # synth render rate
     min_seconds: float = _f(4.0, lo=0.0)  # shorter files are skipped
@@ -121,8 +121,8 @@ class SdaeConfig:
     keep_best: bool = True                        # return the lowest-val/rel_error epoch's weights
     # fine-tuning / layer-1 pretraining: squared error of the 330 loudness dims weighted this
     # many times the rhythm dims (weights rescaled to mean 1); 1 = plain MSE
-    loudness_weight: float = _f(1.0, lo=0.0, lo_open=True)
-    pretrain_loudness_weight: float = _f(1.0, lo=0.0, lo_open=True)
+    loudness_weight: float = _f(8.0, lo=0.0, lo_open=True)
+    pretrain_loudness_weight: float = _f(8.0, lo=0.0, lo_open=True)
     # probability that a training row's input is another excerpt of the same song (the target
     # stays the row itself): the code keeps what is stable in a song; 0 = plain masked self
     excerpt_swap: float = _f(0.0, lo=0.0, hi=1.0)
@@ -134,9 +134,6 @@ class SdaeConfig:
         if self.regularizer == "sparse" and self.activation not in ("sigmoid", "trelu"):
             raise ConfigError(f"sdae.activation: the sparse regularizer needs activations in "
                               f"(0, 1) (sigmoid or trelu), got {self.activation!r}")
-        if self.regularizer == "rank_ordered" and self.pretrain_loudness_weight != 1.0:
-            raise ConfigError("sdae.pretrain_loudness_weight: per-feature loss weights are not "
-                              "implemented for the rank_ordered cost; keep it at 1")
         if self.finetune_rank_ordered and self.regularizer != "rank_ordered":
             raise ConfigError("sdae.finetune_rank_ordered: keeps the rank order of a code "
                               f"pretrained with regularizer rank_ordered, got {self.regularizer!r}")
@@ -184,6 +181,7 @@ class RnnConfig:
     steps_per_epoch: int = _f(24, lo=1)
     val_steps: int = _f(4, lo=1)                   # validation batches per epoch (fixed set)
     lr: float = _f(2e-3, lo=0.0, lo_open=True)
+    optimizer: Literal["adam", "rmsprop"] = "adam"   # rmsprop: seed 002's own
     grad_clip: float = _f(1.0, lo=0.0)             # gradient norm clip; 0 = none
     seed: int = _f(0, lo=0)
 

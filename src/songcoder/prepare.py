@@ -24,12 +24,12 @@ from songcoder.audio.collection import SPLITS, to_csv
 from songcoder.audio.io import AudioError, load
 from songcoder.config import PrepareConfig
 from songcoder.errors import NoUsableDataError
-from songcoder.features.extract import song_features
-from songcoder.features.layout import feature_set_dim, groups
+from songcoder.features.extract import song_features, song_vector_kwargs
+from songcoder.features.layout import feature_set_dim
+from songcoder.features.norm import normalisation, normalise
 from songcoder.features.tempo import tempo_accuracy
 from songcoder.parallel import imap
 
-STD_FLOOR = 0.01   # of the feature group's median std
 EXCERPT_SPLITS = ("train", "val")
 HALVES_SPLITS = ("val", "test")
 # Ground truth that needs no annotator: played faster or slower by these factors (resampled,
@@ -73,8 +73,7 @@ def speed_ratios(x: np.ndarray, sr: int, seconds: float, kw: dict) -> dict[float
 def featurise(args: tuple[dict[str, str], PrepareConfig]) -> Featurised:
     """Worker: decode one song; its vector, excerpts (train, val) and halves (val, test)."""
     row, cfg = args
-    kw = dict(min_bpm=cfg.min_bpm, max_bpm=cfg.max_bpm, analysis_rate=cfg.analysis_rate,
-              feature_set=cfg.features)
+    kw = song_vector_kwargs(cfg)
     try:
         x, sr = load(row["path"])
         f = song_features(x, sr, **kw)
@@ -100,25 +99,6 @@ def featurise(args: tuple[dict[str, str], PrepareConfig]) -> Featurised:
         return Featurised(row["id"], error=str(e))
     except Exception as e:  # one bad song must not take the collection down
         return Featurised(row["id"], error=f"feature extraction failed: {type(e).__name__}: {e}")
-
-
-def normalisation(train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-dimension mean and std from train (float64).
-
-    A dimension that barely varies on train (a band that is always at the -100 dB floor) would
-    turn rounding noise, or any test song with content there, into huge z-scores; so each std
-    is floored at a fraction of its feature group's median std.
-    """
-    x = train.astype(np.float64)
-    mean, std = x.mean(axis=0), x.std(axis=0)
-    for cols in groups(x.shape[1]).values():
-        floor = STD_FLOOR * max(float(np.median(std[cols])), 1e-12)
-        std[cols] = np.maximum(std[cols], floor)
-    return mean, std
-
-
-def normalise(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-    return ((x.astype(np.float64) - mean) / std).astype(np.float32)
 
 
 @dataclass

@@ -52,13 +52,18 @@ os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 # ----------------------------------------------------------------------------- where
 
 
+# What only the pipeline runner knows reaches this module as environment, set by the stages
+# (stages/common.py, `runner_context`): SONGCODER_ROOT (the project, also when a stage runs in
+# a temporary copy), SONGCODER_PIPELINE_ID / _OWNER (the process running one pipeline, which
+# owns its parent run), SONGCODER_EXPERIMENT (the experiment's name), SONGCODER_BASELINE_REV
+# (the commit when git cannot say). Unset, a stage run by hand is its own pipeline.
+
+
 def repo_root(start: str | Path | None = None) -> Path:
-    """The real repository root, also from inside a DVC experiment's temp copy."""
-    here = Path(start or os.environ.get("DVC_ROOT") or os.getcwd()).resolve()
-    parts = here.parts
-    for i in range(len(parts) - 3):
-        if parts[i:i + 3] == (".dvc", "tmp", "exps"):
-            return Path(*parts[:i])
+    """The project folder: SONGCODER_ROOT, else the nearest folder up with dvc.yaml or .git."""
+    if start is None and os.environ.get("SONGCODER_ROOT"):
+        return Path(os.environ["SONGCODER_ROOT"])
+    here = Path(start or os.getcwd()).resolve()
     for p in (here, *here.parents):
         if (p / "dvc.yaml").exists() or (p / ".git").exists():
             return p
@@ -108,37 +113,28 @@ def _git(*args: str) -> str:
 
 
 def git_tags() -> dict[str, str]:
-    commit = _git("rev-parse", "HEAD") or os.environ.get("DVC_EXP_BASELINE_REV", "unknown")
+    commit = _git("rev-parse", "HEAD") or os.environ.get("SONGCODER_BASELINE_REV", "unknown")
     dirty = _git("status", "--porcelain", "--untracked-files=no")
     return {"git_commit": commit, "git_dirty": str(bool(dirty)).lower()}
 
 
-def _process_name(proc: Any) -> str:
+def process_name(proc: Any = None) -> str:
+    """`host-pid-start` of a psutil process (default: this one): unique while it lives."""
+    import psutil
+
+    proc = proc or psutil.Process()
     return f"{socket.gethostname()}-{proc.pid}-{int(proc.create_time())}"
 
 
-def _dvc_process() -> Any:
-    """The `dvc` process that runs this stage (this process when run by hand)."""
-    import psutil
-
-    proc = psutil.Process()
-    for parent in proc.parents():
-        try:
-            cmd = " ".join(parent.cmdline())
-        except (psutil.Error, OSError):
-            continue
-        if "dvc" in Path(cmd.split(" ")[0]).name or " -m dvc" in cmd or "/dvc " in cmd:
-            return parent
-    return proc
+def pipeline_owner() -> str:
+    """The process that runs this pipeline execution (the stages' runner, else this one)."""
+    return os.environ.get("SONGCODER_PIPELINE_OWNER") or process_name()
 
 
 def pipeline_id() -> str:
-    """Identify one pipeline execution: the `dvc` process that runs this stage.
-
-    DVC runs stages one after another as children of one process, so its pid and start time
-    name a `dvc repro` uniquely; `SONGCODER_PIPELINE_ID` overrides (CI, Makefile, tests).
-    """
-    return os.environ.get("SONGCODER_PIPELINE_ID") or _process_name(_dvc_process())
+    """Identify one pipeline execution; its stages' runs share a parent run.
+    `SONGCODER_PIPELINE_ID` (CI, Makefile, tests) else the owner process's name."""
+    return os.environ.get("SONGCODER_PIPELINE_ID") or pipeline_owner()
 
 
 def _alive(owner: str) -> bool:
@@ -364,10 +360,9 @@ def _parent_run(client: Any, exp_id: str, pid: str, tags: dict[str, str],
                                 f"tags.`songcoder.kind` = 'pipeline'", max_results=1)
     if found:
         return found[0].info.run_id
-    name = os.environ.get("DVC_EXP_NAME") or time.strftime("pipeline %Y-%m-%d %H:%M:%S")
+    name = os.environ.get("SONGCODER_EXPERIMENT") or time.strftime("pipeline %Y-%m-%d %H:%M:%S")
     run = client.create_run(exp_id, run_name=name, tags={
-        **tags, PIPELINE_TAG: pid, "songcoder.kind": "pipeline",
-        OWNER_TAG: _process_name(_dvc_process())})
+        **tags, PIPELINE_TAG: pid, "songcoder.kind": "pipeline", OWNER_TAG: pipeline_owner()})
     _log_params(client, run.info.run_id, _all_params(configs))
     return run.info.run_id
 
@@ -384,7 +379,6 @@ def stage_run(stage: str, configs: Mapping[str, Any]) -> Iterator[StageRun]:
         yield StageRun()
         return
     import mlflow
-    import psutil
     from mlflow.tracking import MlflowClient
 
     uri = tracking_uri()
@@ -400,14 +394,14 @@ def stage_run(stage: str, configs: Mapping[str, Any]) -> Iterator[StageRun]:
             exp_id = _experiment_id(client, uri)
             dead = _end_dead_runs(client, exp_id)
             pid = pipeline_id()
-            tags = {**git_tags(), "dvc_exp_name": os.environ.get("DVC_EXP_NAME", ""),
+            tags = {**git_tags(), "dvc_exp_name": os.environ.get("SONGCODER_EXPERIMENT", ""),
                     PIPELINE_TAG: pid}
             parent = _parent_run(client, exp_id, pid, tags, configs)
         resumes = [r.info.run_id for r in dead if r.data.tags.get("stage") == stage
                    and r.data.tags.get("params_hash") == p_hash]
         run_tags = {**tags, "stage": stage, "params_hash": p_hash,
                     "mlflow.parentRunId": parent, "songcoder.kind": "stage",
-                    OWNER_TAG: _process_name(psutil.Process()),
+                    OWNER_TAG: process_name(),
                     **({"songcoder.after_killed": ",".join(resumes)} if resumes else {})}
         active = mlflow.start_run(experiment_id=exp_id, run_name=stage, tags=run_tags)
     except Exception as e:
@@ -493,28 +487,23 @@ def recent_pipelines(n: int) -> list[dict[str, Any]]:
 ENCODER_NAME = "songcoder-encoder"
 
 
-def _encoder_model_class() -> type:
+def _served_model_class() -> type:
+    """An MLflow pyfunc that delegates to a class named in its model config ("module:Class",
+    with `from_artifacts(artifacts)` and `predict(x)`), so this module knows how to log and
+    serve a model but nothing of what the model is."""
     import mlflow.pyfunc
 
-    class SongEncoder(mlflow.pyfunc.PythonModel):
-        """Raw 1482-d song vectors in, 21-d codes out (normalisation included)."""
-
+    class Served(mlflow.pyfunc.PythonModel):
         def load_context(self, context):
-            import numpy as np
-
-            from songcoder.sdae.train import load
-            self.model = load(context.artifacts["model"])
-            norm = np.load(context.artifacts["norm"])
-            self.mean, self.std = norm["mean"], norm["std"]
+            import importlib
+            module, name = context.model_config["serving_class"].split(":")
+            cls = getattr(importlib.import_module(module), name)
+            self.served = cls.from_artifacts(context.artifacts)
 
         def predict(self, context, model_input, params=None):
-            import numpy as np
+            return self.served.predict(model_input)
 
-            from songcoder.sdae.train import encode
-            x = np.asarray(model_input, dtype=np.float32)
-            return encode(self.model, ((x - self.mean) / self.std).astype(np.float32))
-
-    return SongEncoder
+    return Served
 
 
 CORPUS_TAG = "data_fingerprint"
@@ -535,10 +524,11 @@ def champion_alias(fingerprint: str) -> str:
     return f"champion-{fingerprint}"
 
 
-def register_encoder(run: StageRun, model_path: str | Path, norm_path: str | Path,
+def register_encoder(run: StageRun, serving_class: str, artifacts: Mapping[str, str | Path],
                      test_rel_error: float, fingerprint: str, n_in: int = 1482,
                      n_out: int = 21) -> dict[str, Any]:
-    """Log the encoder in `run`, register a new version of `songcoder-encoder` tagged with the
+    """Log the encoder in `run` (served by `serving_class`, "module:Class", from the files
+    `artifacts`), register a new version of `songcoder-encoder` tagged with the
     `fingerprint` of its training data, and alias it `candidate`.
 
     Test errors are comparable only on the same data, so each corpus keeps its own champion:
@@ -560,8 +550,9 @@ def register_encoder(run: StageRun, model_path: str | Path, norm_path: str | Pat
                                outputs=Schema([TensorSpec(np.dtype(np.float32), (-1, n_out))]))
     with _hushed():
         info = mlflow.pyfunc.log_model(
-            name="encoder", python_model=_encoder_model_class()(),
-            artifacts={"model": str(model_path), "norm": str(norm_path)}, signature=signature,
+            name="encoder", python_model=_served_model_class()(),
+            model_config={"serving_class": serving_class},
+            artifacts={k: str(v) for k, v in artifacts.items()}, signature=signature,
             code_paths=[str(Path(songcoder.__file__).parent)],  # self-contained: no install needed
             pip_requirements=_requirements(), registered_model_name=ENCODER_NAME)
     client = MlflowClient(run.uri)

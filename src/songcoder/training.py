@@ -139,17 +139,19 @@ class EpochHistory(Callback):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.rows = [dict(r) for r in state["rows"]]
 
-    def to_csv(self, path: str | Path) -> None:
-        import csv
-        import io
 
-        from songcoder.atomic import save_text
-        cols = ["epoch"] + sorted({k for r in self.rows for k in r} - {"epoch"})
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
-        w.writeheader()
-        w.writerows(self.rows)
-        save_text(path, buf.getvalue())
+def write_history(path: str | Path, rows: list[dict[str, float]]) -> None:
+    """Per-epoch rows as CSV for DVC plots: `epoch`, then every other key, sorted."""
+    import csv
+    import io
+
+    from songcoder.atomic import save_text
+    cols = ["epoch"] + sorted({k for r in rows for k in r} - {"epoch"})
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    save_text(path, buf.getvalue())
 
 
 def _devices(spec: str) -> Any:
@@ -264,10 +266,9 @@ def checkpoint_dir(stage: str, *keys: Any, root: Path = Path("checkpoints")) -> 
     return root / stage / params_hash(*keys)
 
 
-@rank_zero_only
 def drop_checkpoints(ckpt_dir: Path) -> None:
-    """After a finished run: the stage's real output is the model file, not these (rank 0
-    wrote them; under DDP another rank may finish first and must not delete them)."""
+    """After a finished run: the stage's real output is the model file, not these. Rank 0's
+    job (it wrote them; under DDP another rank may finish first and must not delete them)."""
     import shutil
     shutil.rmtree(ckpt_dir.parent, ignore_errors=True)
 

@@ -4,7 +4,8 @@ import logging
 import pytest
 
 from songcoder.config import SdaeConfig, TrainerConfig
-from songcoder.sdae import DeepAutoencoder, train_all
+from songcoder.sdae.stack import DeepAutoencoder
+from songcoder.sdae.train import train_all
 from songcoder.sdae.synthetic import song_vectors, zscore
 
 logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
@@ -25,8 +26,10 @@ def labelled_songs():
 
 @pytest.fixture(scope="session")
 def small_cfg():
+    # plain MSE (loudness weight 1): the collapse and retrieval cases were set up on it
     return dataclasses.replace(SdaeConfig(), layers=[48, 12, 4], batch_size=25, pretrain_epochs=6,
-                               finetune_epochs=6, lr=3e-3, finetune_lr=2e-3)
+                               finetune_epochs=6, lr=3e-3, finetune_lr=2e-3, loudness_weight=1.0,
+                               pretrain_loudness_weight=1.0)
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,8 @@ import pytest
 
 from songcoder.audio.synth import render_song
 from songcoder.evaluate.continuation import baselines, collapse_time, copy_score, lsd_db
-from songcoder.evaluate.generation import SongEncoder, song_vector_kwargs, tempo_match
+from songcoder.evaluate.generation import TestSongCodes, tempo_match
+from songcoder.features.extract import song_vector_kwargs
 from songcoder.evaluate.structure import chroma_corr, tonality
 from songcoder.features.extract import song_features
 
@@ -145,8 +146,9 @@ def test_texture_fires_on_coloured_noise_not_on_the_music():
 
 def test_encoder_top1_finds_each_songs_own_vector(tmp_path):
     from songcoder.config import SdaeConfig
-    from songcoder.prepare import normalise
-    from songcoder.sdae.train import encode, make_layer
+    from songcoder.features.norm import normalise
+    from songcoder.sdae.serving import SongEncoder, encode
+    from songcoder.sdae.train import make_layer
 
     sr = 16000
     songs = [render_song(i, 0, 6.0, sr)[0].mean(axis=1) for i in range(4)]
@@ -154,7 +156,7 @@ def test_encoder_top1_finds_each_songs_own_vector(tmp_path):
     raw = np.stack([song_features(s, sr, **kw).vector for s in songs])
     mean, std = raw.mean(0), raw.std(0) + 1e-3
     layer = make_layer(SdaeConfig(), 1, raw.shape[1]).eval()     # dims from the data
-    enc = SongEncoder(layer, mean, std, encode(layer, normalise(raw, mean, std)),
-                      [f"s{i}" for i in range(4)], kw)
+    enc = TestSongCodes(SongEncoder(layer, mean, std), encode(layer, normalise(raw, mean, std)),
+                        [f"s{i}" for i in range(4)], kw)
     assert all(enc.top1(s, sr, f"s{i}") for i, s in enumerate(songs))
     assert not enc.top1(songs[0], sr, "s1") and enc.top1(songs[0], sr, "elsewhere") is None

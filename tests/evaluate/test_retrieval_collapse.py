@@ -7,7 +7,7 @@ from songcoder.evaluate.collapse import code_std, collapse_check
 from songcoder.evaluate.metrics import rel_error
 from songcoder.evaluate.retrieval import (mrr_halves, partner_ranks, precision_at_k,
                                           top1_halves, zscorer)
-from songcoder.sdae import encode, reconstruct
+from songcoder.sdae.serving import encode, reconstruct
 
 from .conftest import train_stack
 

@@ -21,6 +21,13 @@ def test_rank_ordered_gram_form_equals_the_naive_prefix_sums():
     # and it is a genuine prefix cost: the last prefix alone is the ordinary reconstruction
     full = R.half_sse(h @ w.t() + b, x)
     assert not torch.allclose(naive, full)
+    # per-feature weights (loudness_weight): the same in both forms, and weight 2 everywhere
+    # doubles the cost
+    wt = torch.rand(20, dtype=torch.float64) + 0.5
+    assert torch.allclose(R.rank_ordered_naive(h, w, b, x, lambda z: z, wt),
+                          R.rank_ordered_linear(h, w, b, x, wt), rtol=1e-10)
+    two = torch.full((20,), 2.0, dtype=torch.float64)
+    assert torch.allclose(R.rank_ordered_linear(h, w, b, x, two), 2 * fast, rtol=1e-10)
 
 
 def test_rank_ordered_cost_gradcheck():

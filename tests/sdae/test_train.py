@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from songcoder.sdae import (DeepAutoencoder, encode, finetune, load, pretrain_layer, reconstruct,
-                            save, write_history_csv)
+from songcoder.sdae.serving import encode, load, reconstruct
+from songcoder.sdae.stack import DeepAutoencoder
+from songcoder.sdae.train import finetune, pretrain_layer, save
+from songcoder.training import write_history
 
 
 def _rel(model, x, mean):
@@ -30,7 +32,7 @@ def test_greedy_pretraining_then_finetuning_learns(songs, small_cfg, cpu, tmp_pa
     mean = tr.mean(0)
     assert _rel(model, va, mean) < _rel(greedy, va, mean)
     assert encode(model, te).shape == (len(te), 4)
-    write_history_csv(tmp_path / "h.csv", m["history"])
+    write_history(tmp_path / "h.csv", m["history"])
     lines = (tmp_path / "h.csv").read_text().splitlines()
     assert lines[0] == "epoch,train_loss,val_loss,val_rel_error" and len(lines) == 1 + 4
 

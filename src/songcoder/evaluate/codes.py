@@ -28,11 +28,11 @@ import numpy as np
 import torch
 
 from songcoder.evaluate.baselines import PCA
-from songcoder.figures import DIGITS
 from songcoder.evaluate.metrics import rel_error
+from songcoder.figures import DIGITS
 from songcoder.sdae.regularizers import keep_top
+from songcoder.sdae.serving import encode
 from songcoder.sdae.stack import DeepAutoencoder
-from songcoder.sdae.train import encode
 
 NEAR_ZERO = 0.05      # |h| below this counts as a near-zero activation (1/20 of sigmoid's range)
 SELECT_ROWS = 256     # train rows the greedy unit choice is scored on (cost: H^2/2 decodes of them)

@@ -42,10 +42,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from songcoder.evaluate.structure import (HOP, N_FFT, envelope_periodicity, frame_flatness,
-                                          power_spectrogram, spectral_flux, tonal_peaks)
+from songcoder.audio.spectral import HOP, N_FFT, frame_flatness, power_db, power_spectrogram
+from songcoder.evaluate.structure import envelope_periodicity, spectral_flux, tonal_peaks
 
-TOP_DB = 80.0
 WHITE_FLATNESS = 0.5615       # exp(-Euler gamma): flatness of an exponential periodogram
 BANDS, MOTION_LAG = 16, 4      # the static test: log-spaced bands, frames apart
 # Calibrated (benchmarks/judge_calibration.py, 7 built-in and 12 real-music continuations,
@@ -58,16 +57,11 @@ TEXTURE_TONAL_MARGIN = 0.1
 TEXTURE_MAX_PERIOD = 1.0       # s: a 2 s window holds two periods at most
 
 
-def _db(p: np.ndarray, floor: float) -> np.ndarray:
-    return 10 * np.log10(np.maximum(p, floor))
-
-
 def lsd_db(est: np.ndarray, ref: np.ndarray) -> float:
     """Log-spectral distance in dB between `est` and the reference `ref` (same length)."""
     n = min(len(est), len(ref))
     P, R = power_spectrogram(est[:n]), power_spectrogram(ref[:n])
-    floor = max(R.max(), 1e-20) * 10 ** (-TOP_DB / 10)
-    d = _db(P, floor) - _db(R, floor)
+    d = power_db(P, peak=R.max()) - power_db(R)
     return float(np.sqrt((d ** 2).mean(axis=1)).mean())
 
 
@@ -87,7 +81,7 @@ def band_motion(S: np.ndarray) -> float:
     if len(S) <= MOTION_LAG:
         return 0.0
     B = band_power(S)
-    B_db = _db(B, max(B.max(), 1e-20) * 10 ** (-TOP_DB / 10))
+    B_db = power_db(B)
     return float(np.abs(B_db[MOTION_LAG:] - B_db[:-MOTION_LAG]).mean())
 
 

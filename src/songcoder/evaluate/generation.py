@@ -10,7 +10,7 @@ Per continuation:
 - `tempo_match`: the continuation's tempo by the project's own detector (`song_features`,
   with prepare's params) equals the seed song's (the same detector on the whole song) within
   4 %, x2 and x1/2 allowed;
-- `encoder_top1` (when a `SongEncoder` is given): the project's song encoder codes the
+- `encoder_top1` (when `TestSongCodes` are given): the project's song encoder codes the
   continuation; is the nearest test song (by code, euclidean) the seed's own song?
 - `copy_score` (`continuation.copy_score`).
 Means skip undefined values (JSON null when none is defined); booleans average to fractions.
@@ -27,7 +27,7 @@ import numpy as np
 from songcoder.config import PrepareConfig
 from songcoder.evaluate.continuation import baselines, collapse_time, copy_score, lsd_db, rms
 from songcoder.evaluate.structure import chroma_corr, structure_figures
-from songcoder.features.extract import song_features
+from songcoder.features.extract import song_features, song_vector_kwargs
 
 TEMPO_TOLERANCE = 0.04
 TEMPO_FACTORS = (1.0, 2.0, 0.5)
@@ -38,60 +38,41 @@ FIGURES = ("time_to_collapse_s", "lsd_db", "spectral_flatness", "energy_modulati
            "encoder_top1", "copy_score")
 
 
-def song_vector_kwargs(cfg: PrepareConfig | None) -> dict[str, Any]:
-    """`song_features` keyword arguments as prepare passes them."""
-    cfg = cfg or PrepareConfig()
-    return dict(min_bpm=cfg.min_bpm, max_bpm=cfg.max_bpm, analysis_rate=cfg.analysis_rate)
-
-
 def tempo_match(bpm: float, song_bpm: float) -> bool:
     return any(abs(bpm / (song_bpm * f) - 1) <= TEMPO_TOLERANCE for f in TEMPO_FACTORS)
 
 
 @dataclass
-class SongEncoder:
-    """The project's song encoder over the test songs: normalise (train statistics) then
-    encode, as prepare and the CLI do; `codes` are the test songs' codes, `paths` their files."""
+class TestSongCodes:
+    """The project's song encoder (`sdae.serving.SongEncoder`) and the codes of the test songs
+    (`paths`, their files): which test song does a continuation sound like?"""
 
-    model: Any
-    mean: np.ndarray
-    std: np.ndarray
+    encoder: Any
     codes: np.ndarray
     paths: list[str]
     feature_kw: dict[str, Any]
 
     @classmethod
     def from_files(cls, model_path: str | Path, features_dir: str | Path,
-                   manifest: list[dict[str, str]], prepare: PrepareConfig | None) -> "SongEncoder":
-        from songcoder.sdae.train import encode, load
+                   manifest: list[dict[str, str]], prepare: PrepareConfig | None) -> "TestSongCodes":
+        from songcoder.sdae.serving import SongEncoder, encode
 
         features_dir = Path(features_dir)
-        with np.load(features_dir / "norm.npz") as stats:
-            mean, std = stats["mean"], stats["std"]
+        enc = SongEncoder.from_files(model_path, features_dir / "norm.npz")
         test = np.load(features_dir / "test.npy")              # already normalised by prepare
         index = (features_dir / "test_index.csv").read_text().splitlines()
         head = index[0].split(",")
         ids = [dict(zip(head, line.split(",")))["id"] for line in index[1:]]
         by_id = {r["id"]: r["path"] for r in manifest}
-        model = load(model_path)
-        return cls(model, mean, std, encode(model, test), [by_id[i] for i in ids],
+        return cls(enc, encode(enc.model, test), [by_id[i] for i in ids],
                    song_vector_kwargs(prepare))
-
-    def code(self, x: np.ndarray, sr: int) -> np.ndarray:
-        from songcoder.prepare import normalise
-        from songcoder.sdae.train import encode
-
-        v = song_features(x, sr, **self.feature_kw).vector
-        if v.shape[-1] != self.mean.shape[-1]:
-            raise ValueError(f"song vector has {v.shape[-1]} dims, the train statistics "
-                             f"{self.mean.shape[-1]}: features and norm.npz disagree")
-        return encode(self.model, normalise(v[None], self.mean, self.std))[0]
 
     def top1(self, x: np.ndarray, sr: int, path: str) -> bool | None:
         """Is `path` the nearest test song to x's code? None when `path` is not a test song."""
         if path not in self.paths:
             return None
-        d = ((self.codes - self.code(x, sr)) ** 2).sum(axis=1)
+        code = self.encoder.codes(song_features(x, sr, **self.feature_kw).vector[None])[0]
+        d = ((self.codes - code) ** 2).sum(axis=1)
         return self.paths[int(d.argmin())] == path
 
 
@@ -100,7 +81,7 @@ def _finite(v):
 
 
 def judge(seed: np.ndarray, cont: np.ndarray, real: np.ndarray, sr: int, *, song_bpm: float,
-          feature_kw: dict[str, Any], encoder: SongEncoder | None = None,
+          feature_kw: dict[str, Any], encoder: TestSongCodes | None = None,
           path: str = "", real_chroma: bool = True) -> dict[str, Any]:
     """Every figure of one continuation (see the module docstring)."""
     t, why = collapse_time(seed, cont, sr)
@@ -118,7 +99,7 @@ def judge(seed: np.ndarray, cont: np.ndarray, real: np.ndarray, sr: int, *, song
 
 def judge_all(seed: np.ndarray, gen: np.ndarray | None, real: np.ndarray, song: np.ndarray,
               sr: int, frame: int, rng: np.random.Generator, *, feature_kw: dict[str, Any],
-              encoder: SongEncoder | None = None, path: str = "") -> dict[str, Any]:
+              encoder: TestSongCodes | None = None, path: str = "") -> dict[str, Any]:
     """One song's row: the model's figures unprefixed (when `gen` is given), the real
     continuation's as `real_continuation_<figure>`, each baseline's as `<baseline>_<figure>`."""
     kw = dict(song_bpm=song_features(song, sr, **feature_kw).tempo_bpm, feature_kw=feature_kw,

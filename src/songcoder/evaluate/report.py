@@ -36,7 +36,7 @@ from songcoder.evaluate.metrics import (FEATURE_GROUPS, group_rel_errors, masked
                                         masking, rel_error)
 from songcoder.evaluate.retrieval import mrr_halves, precision_at_k, top1_halves, zscorer
 from songcoder.sdae.stack import DeepAutoencoder
-from songcoder.sdae.train import encode, reconstruct
+from songcoder.sdae.serving import encode, reconstruct
 
 
 def evaluate_all(cfg: EvaluateConfig, x_train: np.ndarray, x_test: np.ndarray, *,

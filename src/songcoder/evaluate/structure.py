@@ -29,33 +29,9 @@ from __future__ import annotations
 
 import numpy as np
 
-N_FFT, HOP = 1024, 256
-SILENT_DB = 60.0        # frames this far under the loudest one are left out of the flatness
-FLOOR_DB = 80.0         # dB spectra are floored this far under the peak bin
+from songcoder.audio.spectral import HOP, frame_flatness, loud_frames, power_db, power_spectrogram
+
 MIN_FLUX_DB = 0.05      # mean onset flux (dB per bin per frame) under this: no onsets at all
-
-
-def power_spectrogram(x: np.ndarray, n_fft: int = N_FFT, hop: int = HOP) -> np.ndarray:
-    """(frames, n_fft // 2 + 1) power of a Hann-windowed STFT (frames fully inside x)."""
-    x = np.asarray(x, np.float64)
-    if len(x) < n_fft:
-        x = np.pad(x, (0, n_fft - len(x)))
-    idx = np.arange(0, len(x) - n_fft + 1, hop)[:, None] + np.arange(n_fft)
-    return np.abs(np.fft.rfft(x[idx] * np.hanning(n_fft), axis=1)) ** 2
-
-
-def _loud_frames(S: np.ndarray) -> np.ndarray:
-    """Frames within SILENT_DB of the loudest one."""
-    e = S.sum(axis=1)
-    return e > max(e.max(), 1e-30) * 10 ** (-SILENT_DB / 10)
-
-
-def frame_flatness(S: np.ndarray) -> np.ndarray:
-    """Per-frame spectral flatness of a power spectrogram (frames, bins); NaN for silent frames."""
-    loud = _loud_frames(S)
-    P = np.maximum(S, max(S.max(), 1e-30) * 1e-12)        # log(0) guard, 120 dB down
-    flat = np.exp(np.log(P).mean(axis=1)) / P.mean(axis=1)
-    return np.where(loud, flat, np.nan)
 
 
 def spectral_flatness(x: np.ndarray) -> float:
@@ -67,8 +43,7 @@ def spectral_flatness(x: np.ndarray) -> float:
 def energy_modulation_db(x: np.ndarray) -> float:
     """Standard deviation over frames of the frame energy in dB (floored 80 dB under the peak)."""
     e = power_spectrogram(x).sum(axis=1)
-    e_db = 10 * np.log10(np.maximum(e, max(e.max(), 1e-30) * 10 ** (-FLOOR_DB / 10)))
-    return float(e_db.std())
+    return float(power_db(e).std())
 
 
 def onset_envelope(x: np.ndarray) -> np.ndarray:
@@ -78,7 +53,7 @@ def onset_envelope(x: np.ndarray) -> np.ndarray:
 
 def spectral_flux(S: np.ndarray) -> np.ndarray:
     """The onset envelope of a power spectrogram (frames, bins)."""
-    S_db = 10 * np.log10(np.maximum(S, max(S.max(), 1e-30) * 10 ** (-FLOOR_DB / 10)))
+    S_db = power_db(S)
     return np.maximum(np.diff(S_db, axis=0), 0).mean(axis=1)
 
 
@@ -113,7 +88,7 @@ def tonal_peaks(S: np.ndarray, sr: int) -> np.ndarray:
 
     n_fft = 2 * (S.shape[1] - 1)
     hz = np.arange(S.shape[1]) * sr / n_fft
-    S_db = 10 * np.log10(np.maximum(S, max(S.max(), 1e-30) * 10 ** (-FLOOR_DB / 10)))
+    S_db = power_db(S)
     half = max(2, round(PEAK_NEIGHBOURHOOD_HZ * n_fft / sr))
     ground = uniform_filter1d(S_db, 2 * half + 1, axis=1, mode="nearest")
     local_max = S_db >= maximum_filter1d(S_db, 5, axis=1, mode="nearest")
@@ -131,7 +106,7 @@ def tonal_peaks(S: np.ndarray, sr: int) -> np.ndarray:
 def tonality(x: np.ndarray, sr: int) -> float:
     """Mean tonal peaks per non-silent frame; 0 when every frame is silent."""
     S = power_spectrogram(x)
-    loud = _loud_frames(S) & (S.sum(axis=1) > 0)
+    loud = loud_frames(S) & (S.sum(axis=1) > 0)
     return float(tonal_peaks(S[loud], sr).sum(axis=1).mean()) if loud.any() else 0.0
 
 

@@ -17,11 +17,13 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.fft
 
 from songcoder.audio.io import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, load
+from songcoder.config import PrepareConfig
 from songcoder.features import layout, tempo, timbre
 
 WINDOW_S = 0.0464          # STFT window (512 samples at 11025 Hz)
@@ -161,6 +163,14 @@ def _quantiles(a: np.ndarray, q: np.ndarray) -> np.ndarray:
     hi = np.minimum(lo + 1, len(a) - 1)
     w = (pos - lo)[:, None]
     return srt[lo] * (1 - w) + srt[hi] * w
+
+
+def song_vector_kwargs(cfg: PrepareConfig | None = None) -> dict[str, Any]:
+    """`song_features` keyword arguments from the `prepare` params (defaults: None), so every
+    caller (prepare, the CLI, the generation judge) computes the vector prepare computed."""
+    cfg = cfg or PrepareConfig()
+    return dict(min_bpm=cfg.min_bpm, max_bpm=cfg.max_bpm, analysis_rate=cfg.analysis_rate,
+                feature_set=cfg.features)
 
 
 def song_features(x: np.ndarray, sr: int, *, min_bpm: float = 60.0, max_bpm: float = 200.0,

@@ -14,9 +14,10 @@ import torch
 from songcoder.atomic import atomic_path
 from songcoder.audio.collection import file_names
 from songcoder.audio.io import AudioError, load_mono, write
+from songcoder.audio.spectral import power_db, power_spectrogram
 from songcoder.config import GenerateConfig
-from songcoder.evaluate.generation import SongEncoder, judge_all, song_vector_kwargs, summarise
-from songcoder.evaluate.structure import FLOOR_DB, power_spectrogram
+from songcoder.evaluate.generation import TestSongCodes, judge_all, summarise
+from songcoder.features.extract import song_vector_kwargs
 from songcoder.rnn import mulaw
 from songcoder.rnn.model import AudioRNN
 from songcoder.rnn.representations import Mulaw
@@ -72,8 +73,7 @@ def save_spectrogram(path: str | Path, x: np.ndarray, sr: int, boundary_s: float
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    S = power_spectrogram(x)
-    S_db = 10 * np.log10(np.maximum(S, max(S.max(), 1e-20) * 10 ** (-FLOOR_DB / 10)))
+    S_db = power_db(power_spectrogram(x))
     fig, ax = plt.subplots(figsize=(10, 4))
     ax.imshow(S_db.T, origin="lower", aspect="auto", cmap="magma",
               extent=(0, len(x) / sr, 0, sr / 2000))
@@ -87,7 +87,7 @@ def save_spectrogram(path: str | Path, x: np.ndarray, sr: int, boundary_s: float
 
 
 def generate_all(model: AudioRNN, cfg: GenerateConfig, seed_paths: Sequence[str],
-                 out_dir: str | Path, *, encoder: SongEncoder | None = None,
+                 out_dir: str | Path, *, encoder: TestSongCodes | None = None,
                  feature_kw: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[str]]:
     """Continue `cfg.count` songs; writes <out_dir>/<song>.wav (seed + continuation) and .png.
 

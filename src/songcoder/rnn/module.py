@@ -8,6 +8,7 @@ import lightning as L
 import torch
 
 from songcoder.rnn.model import AudioRNN
+from songcoder.optim import build_optimizer   # the project's one optimizer factory
 
 
 def _detach(state):
@@ -18,12 +19,12 @@ def _detach(state):
 
 class RnnModule(L.LightningModule):
     def __init__(self, model_kwargs: dict[str, Any], lr: float, input_noise: float,
-                 head_fraction: float = 1.0, seed: int = 0):
+                 head_fraction: float = 1.0, seed: int = 0, optimizer: str = "adam"):
         super().__init__()
         self.save_hyperparameters()
         self.model = AudioRNN(**model_kwargs)
         self.lr, self.input_noise, self.seed = lr, input_noise, seed
-        self.head_fraction = head_fraction
+        self.head_fraction, self.optimizer = head_fraction, optimizer
         self._batch_idx = 0
         self._state: dict[str, Any] = {"train": None, "val": None}
 
@@ -61,4 +62,4 @@ class RnnModule(L.LightningModule):
         self._step(batch, "val")
 
     def configure_optimizers(self):
-        return torch.optim.Adam(self.parameters(), lr=self.lr)
+        return build_optimizer(self.optimizer, self.parameters(), lr=self.lr)

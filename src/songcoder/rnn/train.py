@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import tempfile
 import time
 from collections.abc import Sequence
@@ -12,7 +11,7 @@ from typing import Any
 import lightning as L
 import torch
 
-from songcoder.atomic import atomic_path
+from songcoder import checkpoint
 from songcoder.config import RnnConfig, TrainerConfig
 from songcoder.rnn.data import RnnDataModule, SongStore
 from songcoder.rnn.model import AudioRNN
@@ -20,7 +19,7 @@ from songcoder.rnn.module import RnnModule
 from songcoder.training import EpochHistory, make_trainer, resume_path
 
 FIT_SONGS = 64          # songs that set data-dependent starting points (spread over the set)
-FORMAT = "songcoder.rnn/2"   # 2: the head is a representation class (`model.rep`)
+FORMAT = "songcoder.rnn/3"   # 2: the head is a representation class; 3: songcoder.checkpoint
 
 
 def model_kwargs(cfg: RnnConfig) -> dict[str, Any]:
@@ -36,8 +35,9 @@ def tbptt_frames(cfg: RnnConfig) -> int:
 
 def train_rnn(cfg: RnnConfig, trainer_cfg: TrainerConfig, train_paths: Sequence[str],
               val_paths: Sequence[str], *, ckpt_dir: Path | None = None, logger: Any = None,
-              callbacks: Sequence[L.Callback] = ()) -> tuple[dict[str, float], AudioRNN]:
-    """Train on `train_paths`, validate on `val_paths`; resumes from `ckpt_dir`/last.ckpt."""
+              callbacks: Sequence[L.Callback] = ()) -> tuple[dict[str, Any], AudioRNN]:
+    """Train on `train_paths`, validate on `val_paths`; resumes from `ckpt_dir`/last.ckpt.
+    metrics["history"]: one row per epoch (every scalar logged)."""
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     t0 = time.perf_counter()
     tmp = tempfile.TemporaryDirectory(prefix="songcoder-rnn-")   # the decoded audio, this run
@@ -50,18 +50,16 @@ def train_rnn(cfg: RnnConfig, trainer_cfg: TrainerConfig, train_paths: Sequence[
                        steps_per_epoch=cfg.steps_per_epoch, val_steps=cfg.val_steps,
                        batching=cfg.batching, seed=cfg.seed)
     module = RnnModule(model_kwargs(cfg), cfg.lr, cfg.input_noise,
-                       head_fraction=cfg.head_fraction, seed=cfg.seed)
+                       head_fraction=cfg.head_fraction, seed=cfg.seed,
+                       optimizer=cfg.optimizer)
     module.model.rep.fit_data(train_songs.sample(FIT_SONGS))
     trainer = make_trainer(trainer_cfg, stage="train_rnn", max_epochs=cfg.epochs,
                            ckpt_dir=ckpt_dir, logger=logger, reload_dataloaders_every_n_epochs=1,
                            gradient_clip_val=cfg.grad_clip or None)
     # the per-epoch rows travel in the checkpoint: the final metrics are the last row, also
     # when a resumed run had nothing left to fit
-    history = next((c for c in callbacks if isinstance(c, EpochHistory)), None)
-    if history is None:
-        history = EpochHistory()
-        callbacks = [*callbacks, history]
-    trainer.callbacks.extend(callbacks)
+    history = EpochHistory()
+    trainer.callbacks.extend([*callbacks, history])
     resume = resume_path(ckpt_dir)
     start_step = 0
     if resume is not None:
@@ -79,28 +77,18 @@ def train_rnn(cfg: RnnConfig, trainer_cfg: TrainerConfig, train_paths: Sequence[
         "train_samples_per_s": samples / fit_s if steps else float("nan"),
         "train_seconds": fit_s, "load_seconds": load_s, "epochs": trainer.current_epoch,
         "params": module.model.n_params(), "train_songs": len(train_songs),
-        "train_steps": trainer.global_step,
+        "train_steps": trainer.global_step, "history": history.rows,
     })
     tmp.cleanup()
     return metrics, module.model.eval()
 
 
 def save(path: str | Path, model: AudioRNN, config: RnnConfig | dict | None = None) -> None:
-    """Self-describing checkpoint: constructor kwargs + weights + resolved config."""
-    if dataclasses.is_dataclass(config):
-        config = dataclasses.asdict(config)
-    blob = {"format": FORMAT, "kwargs": model.kwargs, "state_dict": model.state_dict(),
-            "config": config}
-    with atomic_path(path) as tmp:
-        torch.save(blob, tmp)
+    """Self-describing model file (`songcoder.checkpoint`): kwargs, weights, resolved config."""
+    checkpoint.save(path, model, FORMAT, config)
 
 
 def load(path: str | Path) -> AudioRNN:
     """Rebuild the model from the file alone; its config is on `model.config`."""
-    blob = torch.load(path, map_location="cpu", weights_only=False)
-    if blob.get("format") != FORMAT:
-        raise ValueError(f"{path}: not a {FORMAT} checkpoint (format {blob.get('format')!r})")
-    model = AudioRNN(**blob["kwargs"])
-    model.load_state_dict(blob["state_dict"])
-    model.config = blob.get("config")
-    return model.eval()
+    model, model.config = checkpoint.load(path, FORMAT, {"AudioRNN": AudioRNN})
+    return model

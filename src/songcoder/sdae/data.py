@@ -9,12 +9,13 @@ copied; on a GPU it is copied to the device once, in chunks.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Iterator
 
 import lightning as L
 import numpy as np
 import torch
+
+from songcoder.sdae.serving import host_tensor
 
 CHUNK_ROWS = 16384
 
@@ -24,11 +25,7 @@ def to_device(x: np.ndarray | torch.Tensor, device: torch.device | str = "cpu") 
     device = torch.device(device)
     if isinstance(x, torch.Tensor):
         return x.to(device=device, dtype=torch.float32)
-    if x.dtype != np.float32 or not x.flags.c_contiguous:
-        x = np.ascontiguousarray(x, dtype=np.float32)                      # the one copy
-    with warnings.catch_warnings():                                        # read-only memmap: never written
-        warnings.simplefilter("ignore", UserWarning)
-        host = torch.from_numpy(x)
+    host = host_tensor(x)
     if device.type == "cpu":
         return host
     out = torch.empty(host.shape, dtype=torch.float32, device=device)

@@ -65,8 +65,6 @@ class DenoisingLayer(nn.Module):
         self.register_buffer("loss_weight", None, persistent=False)
 
     def set_loss_weight(self, weight: torch.Tensor | None) -> None:
-        if weight is not None and self.regularizer == "rank_ordered":
-            raise ValueError("per-feature loss weights are not implemented for rank_ordered")
         self.loss_weight = None if weight is None else weight.to(self.dec_bias)
 
     @property
@@ -103,9 +101,11 @@ class DenoisingLayer(nn.Module):
         h = self.encode(x_noisy)
         if self.regularizer == "rank_ordered":
             if k["out_activation"] == "linear":
-                recon = R.rank_ordered_linear(h, self.w_dec, self.dec_bias, x_clean)
+                recon = R.rank_ordered_linear(h, self.w_dec, self.dec_bias, x_clean,
+                                              self.loss_weight)
             else:
-                recon = R.rank_ordered_naive(h, self.w_dec, self.dec_bias, x_clean, self.out_act)
+                recon = R.rank_ordered_naive(h, self.w_dec, self.dec_bias, x_clean, self.out_act,
+                                             self.loss_weight)
         else:
             recon = R.half_sse(self.decode(h), x_clean, self.loss_weight)
         terms = {"recon": recon}

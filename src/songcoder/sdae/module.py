@@ -14,7 +14,7 @@ import lightning as L
 import torch
 from torch import nn
 
-from songcoder.sdae.optim import build_optimizer
+from songcoder.optim import build_optimizer
 
 
 class AutoencoderModule(L.LightningModule):

@@ -38,40 +38,45 @@ def weight_decay(*weights: torch.Tensor) -> torch.Tensor:
 
 
 def rank_ordered_naive(h: torch.Tensor, w_dec: torch.Tensor, b_dec: torch.Tensor,
-                       x: torch.Tensor, out_act: Act) -> torch.Tensor:
+                       x: torch.Tensor, out_act: Act, weight: torch.Tensor | None = None
+                       ) -> torch.Tensor:
     """Rank-ordered reconstruction cost, materialising every prefix (B, H, D): the reference.
 
     Unit j reconstructs r_j = h_j * w_dec[:, j]; units are sorted by activation (largest first)
     and prefix k outputs out_act(b + r_(1) + ... + r_(k)). The cost is the mean over prefixes
     of half_sse, so the strongest units are pushed to reconstruct the input on their own.
-    h: (B, H), w_dec: (D, H), b_dec: (D,), x: (B, D).
+    h: (B, H), w_dec: (D, H), b_dec: (D,), x: (B, D); weight (D,): per-feature, as in half_sse.
     """
     order = h.argsort(dim=1, descending=True)                             # (B, H)
     a = h.gather(1, order)                                                # (B, H) sorted activations
     cols = w_dec.t()[order]                                               # (B, H, D) sorted decoder columns
     prefix = b_dec + torch.cumsum(a.unsqueeze(-1) * cols, dim=1)          # (B, H, D)
-    err = out_act(prefix) - x.unsqueeze(1)                                # (B, H, D)
-    return 0.5 * err.pow(2).sum(-1).mean()
+    sq = (out_act(prefix) - x.unsqueeze(1)).pow(2)                        # (B, H, D)
+    return 0.5 * (sq if weight is None else sq * weight).sum(-1).mean()
 
 
 def rank_ordered_linear(h: torch.Tensor, w_dec: torch.Tensor, b_dec: torch.Tensor,
-                        x: torch.Tensor) -> torch.Tensor:
+                        x: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
     """Same cost as `rank_ordered_naive` for a linear output, in O(B*H^2) memory instead of O(B*H*D).
 
     With e0 = x - b, p = e0 @ W (projections) and G = W^T W (Gram), the prefix-k error is
     |e_k|^2 = |e0|^2 - 2 sum_{i<=k} a_i p_i + sum_{i,j<=k} a_i a_j G_ij, all in sorted order.
+    With per-feature weights w the norm is |e|_w^2 = sum_d w_d e_d^2: p = (w e0) @ W and
+    G = W^T diag(w) W.
     """
+    wd = w_dec if weight is None else weight.unsqueeze(-1) * w_dec         # diag(w) W
     order = h.argsort(dim=1, descending=True)                             # (B, H)
     a = h.gather(1, order)                                                # (B, H)
     e0 = x - b_dec                                                        # (B, D)
-    p = (e0 @ w_dec).gather(1, order)                                     # (B, H)
-    gram = w_dec.t() @ w_dec                                              # (H, H)
+    p = (e0 @ wd).gather(1, order)                                        # (B, H)
+    gram = w_dec.t() @ wd                                                 # (H, H)
     g = gram[order.unsqueeze(-1), order.unsqueeze(1)]                     # (B, H, H) sorted Gram
     lower = torch.tril(torch.ones_like(gram), diagonal=-1)                # strictly earlier units
     cross = torch.bmm(g * lower, a.unsqueeze(-1)).squeeze(-1)             # (B, H): sum_{j<k} G_kj a_j
     quad = torch.cumsum(a * (2 * cross + a * torch.diagonal(g, dim1=1, dim2=2)), dim=1)
     lin = torch.cumsum(a * p, dim=1)                                      # (B, H)
-    sq = e0.pow(2).sum(-1, keepdim=True) - 2 * lin + quad                 # (B, H) |e_k|^2
+    e0_sq = e0.pow(2) if weight is None else e0.pow(2) * weight
+    sq = e0_sq.sum(-1, keepdim=True) - 2 * lin + quad                     # (B, H) |e_k|^2
     return 0.5 * sq.mean()
 
 

@@ -1,4 +1,4 @@
-"""Greedy layer-wise pretraining, fine-tuning, encoding, self-describing checkpoints.
+"""Greedy layer-wise pretraining and fine-tuning; writes model files (`sdae.serving` reads them).
 
 Knows nothing of DVC or MLflow: configs and arrays in, (metrics, model) out. A Lightning
 `logger` passed by the caller receives `train/loss`, `val/loss`, `val/rel_error` per epoch.
@@ -6,8 +6,6 @@ Knows nothing of DVC or MLflow: configs and arrays in, (metrics, model) out. A L
 
 from __future__ import annotations
 
-import csv
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +14,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from songcoder.atomic import atomic_path
+from songcoder import checkpoint
 from songcoder.config import SdaeConfig, TrainerConfig
-from songcoder.sdae.data import MatrixDataModule, column_mean, to_device
+from songcoder.sdae.data import MatrixDataModule
 from songcoder.sdae.layer import DenoisingLayer
 from songcoder.sdae.module import AutoencoderModule
 from songcoder.sdae.stack import DeepAutoencoder
+from songcoder.sdae.serving import FORMAT, encode
 from songcoder.sdae.weights import feature_weights
 from songcoder.training import make_trainer, resume_path
 
-FORMAT = "songcoder.sdae/1"
 
 
 def make_layer(cfg: SdaeConfig, k: int, n_in: int) -> DenoisingLayer:
@@ -129,61 +127,10 @@ def train_all(cfg: SdaeConfig, trainer_cfg: TrainerConfig, x_train, x_val=None, 
     return metrics, layers, model
 
 
-@torch.no_grad()
-def encode(model: nn.Module, x, *, batch_size: int = 8192, device: str | None = None) -> np.ndarray:
-    """Codes (N, H) float32 of a layer or deep model; batched, in eval mode, no noise."""
-    return _apply(model, x, "encode", batch_size, device)
-
-
-@torch.no_grad()
-def reconstruct(model: nn.Module, x, *, batch_size: int = 8192, device: str | None = None) -> np.ndarray:
-    """model(x) (N, D) float32: the clean-input reconstruction."""
-    return _apply(model, x, "forward", batch_size, device)
-
-
-def _apply(model: nn.Module, x, fn: str, batch_size: int, device: str | None) -> np.ndarray:
-    dev = torch.device(device) if device else next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    xt = to_device(x, "cpu")
-    out = [getattr(model, fn)(xt[i:i + batch_size].to(dev)).float().cpu()
-           for i in range(0, len(xt), batch_size)]
-    model.train(was_training)
-    return torch.cat(out).numpy() if out else np.zeros((0, 0), np.float32)
-
-
-def train_mean(x) -> np.ndarray:
-    return column_mean(to_device(x, "cpu")).numpy()
-
-
 # ----------------------------------------------------------------------------- checkpoints
 
 
 def save(path: str | Path, model: nn.Module, config: Any = None) -> None:
-    """Constructor kwargs + resolved config + state_dict, written atomically."""
-    blob = {"format": FORMAT, "class": type(model).__name__, "kwargs": model.kwargs,
-            "config": dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config,
-            "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
-    with atomic_path(path) as tmp:
-        torch.save(blob, tmp)
-
-
-def load(path: str | Path, *, with_config: bool = False):
-    """Rebuild the model from the file alone (in eval mode, on CPU)."""
-    blob = torch.load(path, map_location="cpu", weights_only=True)
-    if blob.get("format") != FORMAT:
-        raise ValueError(f"{path}: not a songcoder SDAE checkpoint (format {blob.get('format')!r})")
-    cls = {"DenoisingLayer": DenoisingLayer, "DeepAutoencoder": DeepAutoencoder}[blob["class"]]
-    model = cls(**blob["kwargs"])
-    model.load_state_dict(blob["state_dict"])
-    model.eval()
-    return (model, blob["config"]) if with_config else model
-
-
-def write_history_csv(path: str | Path, history: list[dict[str, float]]) -> None:
-    """Per-epoch history as CSV (epoch, train_loss, val_loss, val_rel_error) for DVC plots."""
-    cols = ["epoch", "train_loss", "val_loss", "val_rel_error"]
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
-        w.writeheader()
-        w.writerows(history)
+    """The layer or stack with its params section (`songcoder.checkpoint`; read by
+    `sdae.serving.load`)."""
+    checkpoint.save(path, model, FORMAT, config)

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from songcoder.sdae.optim import OPTIMIZERS, AdamCentered, build_optimizer
+from songcoder.optim import OPTIMIZERS, AdamCentered, build_optimizer
 
 
 def _quadratic():
@@ -60,7 +60,7 @@ def test_every_configured_name_builds():
 def test_decoupled_decay_shrinks_weight_matrices_not_biases():
     import torch
 
-    from songcoder.sdae.optim import build_optimizer
+    from songcoder.optim import build_optimizer
     w = torch.nn.Parameter(torch.ones(3, 4))
     b = torch.nn.Parameter(torch.ones(3))
     opt = build_optimizer("sgd", [w, b], lr=0.1, decay=0.5)

@@ -1,4 +1,4 @@
-"""Optimizers by name, and `AdamCentered` (seed 000's "adam that calculates the variance correctly").
+"""Optimizers by name for every trained model (SDAE and RNN), and `AdamCentered` (seed 000's "adam that calculates the variance correctly").
 
 Adam divides its momentum by the root of v = EMA(g^2), the *uncentred* second moment:
 v = Var[g] + E[g]^2. When a gradient has a steady mean (seed 000's inputs were not
