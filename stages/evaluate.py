@@ -18,7 +18,7 @@ from songcoder import tracking
 from songcoder.atomic import save_json, save_text
 from songcoder.audio.collection import read_manifest, to_csv
 from songcoder.errors import UserError
-from songcoder.evaluate import librosa_baseline, pictures, plots
+from songcoder.evaluate import code_figure, librosa_baseline, pictures, plots
 from songcoder.evaluate.report import evaluate_all
 from songcoder.features.norm import read_norm
 from songcoder.figures import results
@@ -89,6 +89,7 @@ def main() -> None:
             finetuned, x["train"], x["test"], dict(np.load(f"{io.features}/norm.npz")),
             pictures.song_groups(test_rows, io.folder), [Path(r["path"]).stem for r in test_rows],
             io.figures)
+        figures.append(code_figure.save(result["code_units"], io.figures))
         code = finetuned.sizes[-1]
         run.log_result(metrics, headline=(f"rel_error.finetuned_{code}", f"rel_error.pca_{code}",
                                           "retrieval.p_at_10_code", "retrieval.mrr_halves_code",

@@ -46,6 +46,13 @@ def test_cross_field_and_section_errors(tmp_path: Path):
         c.build(c.PrepareConfig, "prepare", {"min_bpm": 100.0, "max_bpm": 150.0})
     with pytest.raises(c.ConfigError, match="sdae: expected a mapping"):
         c.build(c.SdaeConfig, "sdae", [1, 2])
+    with pytest.raises(c.ConfigError, match="sdae.finetune_rank_ordered: keeps the rank order"):
+        c.build(c.SdaeConfig, "sdae", {"finetune_rank_ordered": True})
+    assert c.build(c.SdaeConfig, "sdae", {"finetune_rank_ordered": True,
+                                          "regularizer": "rank_ordered"}).finetune_rank_ordered
+    with pytest.raises(c.ConfigError, match="sdae.finetune_rank_ordered"):
+        c.build(c.SdaeConfig, "sdae", {"finetune_rank_ordered": "maybe",
+                                       "regularizer": "rank_ordered"})
     p = tmp_path / "params.yaml"
     p.write_text("data: {}\nmystery: {a: 1}\n")
     with pytest.raises(c.ConfigError, match="mystery: unknown section"):

@@ -7,6 +7,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from songcoder import tracking
+from tests.conftest import copy_repo
 
 
 def test_sdae_stages_through_dvc(pipeline):
@@ -48,6 +49,10 @@ def test_sdae_stages_through_dvc(pipeline):
     for name in pngs:
         assert (p / "plots/evaluate" / name).read_bytes()[:4] == b"\x89PNG", name
         assert (p / "plots/evaluate" / name).stat().st_size > 1000, name
+    units = ev["code_units"]                   # a plain code: activations only, no prefix curve
+    assert units["regularizer"] == "none" and len(units["rho_hat"]) == 21
+    assert 0 <= units["near_zero"] <= 1 and "prefix_k" not in units
+    assert (p / "plots/evaluate/code_units.png").stat().st_size > 1000
     registry = json.loads((p / "models/registry.json").read_text())
     assert registry == {"model": "songcoder-encoder",       # the same bytes in every clone
                         "test_rel_error": ev["rel_error"]["finetuned_21"]}
@@ -70,3 +75,19 @@ def test_sdae_stages_through_dvc(pipeline):
                                                                   rel=1e-4)
     stage_or_parent = {r.info.run_id for r in repo.mlflow_runs()}
     assert len(stage_or_parent) == len(runs) + 1  # + 1 parent: Lightning made no extra runs
+
+
+@pytest.mark.slow
+def test_a_rank_ordered_code_gets_its_prefix_curve(pipeline, tmp_path):
+    repo = copy_repo(pipeline, tmp_path / "repo")
+    repo.params(sdae={"regularizer": "rank_ordered", "activation": "trelu",
+                      "pretrain_loudness_weight": 1.0, "finetune_rank_ordered": True})
+    repo.dvc("repro", "evaluate")
+    units = json.loads((repo.path / "metrics/evaluate.json").read_text())["code_units"]
+    assert units["regularizer"] == "rank_ordered"
+    curves = units["prefix_k"]
+    assert all(len(curves[k]) == 21 for k in ("rank_ordered", "best_units", "pca"))
+    assert sorted(curves["best_units_order"]) == list(range(21))
+    rel = json.loads((repo.path / "metrics/evaluate.json").read_text())["rel_error"]
+    assert curves["rank_ordered"][-1] == pytest.approx(rel["finetuned_21"], rel=1e-3)  # all units
+    assert curves["pca"][-1] == pytest.approx(rel["pca_21"], rel=1e-3)

@@ -116,6 +116,7 @@ class SdaeConfig:
     finetune_lr: float = _f(3e-4, lo=0.0, lo_open=True)
     finetune_noise: float = _f(0.30, lo=0.0, hi=1.0, hi_open=True)  # masking while fine-tuning
     finetune_untie: bool = True                   # decoders get their own weights to fine-tune
+    finetune_rank_ordered: bool = False           # keep seed 003's rank order through fine-tuning
     decay: float = _f(0.01, lo=0.0)               # decoupled (AdamW-style) decay of all weight matrices
     schedule: Literal["constant", "cosine"] = "constant"   # lr over each run's epochs
     keep_best: bool = True                        # return the lowest-val/rel_error epoch's weights
@@ -134,6 +135,9 @@ class SdaeConfig:
         if self.regularizer == "sparse" and self.activation not in ("sigmoid", "trelu"):
             raise ConfigError(f"sdae.activation: the sparse regularizer needs activations in "
                               f"(0, 1) (sigmoid or trelu), got {self.activation!r}")
+        if self.finetune_rank_ordered and self.regularizer != "rank_ordered":
+            raise ConfigError("sdae.finetune_rank_ordered: keeps the rank order of a code "
+                              f"pretrained with regularizer rank_ordered, got {self.regularizer!r}")
         if self.optimizer == "lbfgs" and self.decay > 0:
             raise ConfigError("sdae.decay: decoupled weight decay needs a first-order optimizer; "
                               "set decay: 0 with lbfgs")

@@ -91,3 +91,21 @@ def test_sparse_needs_unit_range_codes():
         raise AssertionError("tanh codes accepted for the KL sparsity term")
     assert np.isfinite(float(DenoisingLayer(4, 2, activation="trelu", regularizer="sparse")
                              .losses(torch.rand(3, 4), torch.rand(3, 4))["loss"]))
+
+
+def test_keep_top_zeroes_all_but_each_rows_k_largest():
+    h = torch.tensor([[0.1, 0.9, 0.5], [0.7, -0.2, 0.3]])
+    assert torch.equal(R.keep_top(h, 1), torch.tensor([[0.0, 0.9, 0.0], [0.7, 0.0, 0.0]]))
+    assert torch.equal(R.keep_top(h, 2), torch.tensor([[0.0, 0.9, 0.5], [0.7, 0.0, 0.3]]))
+    assert torch.equal(R.keep_top(h, 3), h)
+
+
+def test_deep_rank_ordered_cost_is_the_layer_cost_for_one_layer_and_weights_scale_it():
+    torch.manual_seed(3)
+    layer = _double_layer(activation="tanh", out_activation="sigmoid", tied=False)
+    x = torch.rand(6, 12, dtype=torch.float64)
+    h = layer.encode(x)
+    naive = R.rank_ordered_naive(h, layer.w_dec, layer.dec_bias, x, layer.out_act)
+    assert torch.allclose(R.rank_ordered_deep(h, layer.decode, x), naive, rtol=1e-10)
+    ones = torch.ones(12, dtype=torch.float64)
+    assert torch.allclose(R.rank_ordered_deep(h, layer.decode, x, 2 * ones), 2 * naive)

@@ -97,3 +97,28 @@ def test_keep_best_returns_the_lowest_val_epoch_and_cosine_decay_trains(songs, s
     assert m["epochs"] == 8
     # the returned weights are that epoch's: their clean val error is the logged one
     assert _rel(layer, va, tr.mean(0)) == pytest.approx(min(vals), rel=1e-4)
+
+
+def test_finetune_rank_ordered_trains_the_deep_prefix_cost(songs, small_cfg, cpu):
+    from songcoder.sdae import regularizers as R
+
+    tr, va, _ = songs
+    cfg = dataclasses.replace(small_cfg, layers=[24, 6], regularizer="rank_ordered",
+                              finetune_rank_ordered=True, finetune_epochs=3)
+    _, l1 = pretrain_layer(cfg, cpu, 1, tr, va)
+    _, l2 = pretrain_layer(cfg, cpu, 2, encode(l1, tr), encode(l1, va))
+    metrics, model = finetune(cfg, cpu, [l1, l2], tr, va)
+    assert model.rank_ordered and np.isfinite(metrics["val/rel_error"])
+    x = torch.as_tensor(va)
+    terms = model.losses(x, x)
+    assert torch.allclose(terms["recon"], R.rank_ordered_deep(model.encode(x), model.decode, x,
+                                                              model.loss_weight))
+    losses = [h["train_loss"] for h in metrics["history"]]
+    assert losses[-1] < losses[0]
+    # keep_best kept the epoch of the lowest validation rank-ordered cost, its objective
+    val_cost = [h["val_loss"] for h in metrics["history"]]
+    assert metrics["best_epoch"] == int(np.argmin(val_cost))
+    plain = dataclasses.replace(cfg, regularizer="none", finetune_rank_ordered=False)
+    _, p1 = pretrain_layer(plain, cpu, 1, tr, va)
+    with pytest.raises(ValueError, match="finetune_rank_ordered needs a code layer"):
+        finetune(dataclasses.replace(plain, finetune_rank_ordered=True), cpu, [p1], tr, va)

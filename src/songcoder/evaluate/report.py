@@ -15,6 +15,7 @@ Keys (sizes come from the model, e.g. 352/84/21):
                                                   and `val_labels`): choose settings on these
   collapse.{finetuned_21, greedy_21}.{collapsed, rel_error, code_std}; collapsed (the fine-tuned net)
   beats_pca: finetuned_21 < pca_21 on test
+  code_units.{regularizer, rho_hat, near_zero, prefix_k...}  the code's units (evaluate/codes.py)
 "code" is the fine-tuned network's code; every error is on the test split, relative to
 predicting the training mean. Every distance is Euclidean on z-scored vectors, each
 representation with its training rows' statistics (raw: prepare's normalisation, or `raw_stats`
@@ -30,6 +31,7 @@ import numpy as np
 
 from songcoder.config import EvaluateConfig
 from songcoder.evaluate.baselines import PCA, mean_predictor
+from songcoder.evaluate.codes import code_units
 from songcoder.evaluate.collapse import collapse_check
 from songcoder.evaluate.metrics import (FEATURE_GROUPS, group_rel_errors, masked_rel_error,
                                         masking, rel_error)
@@ -84,6 +86,7 @@ def evaluate_all(cfg: EvaluateConfig, x_train: np.ndarray, x_test: np.ndarray, *
         out["collapse"][gr] = collapse_check(out["rel_error"][gr], encode(greedy, x_test), cfg)
     out["collapsed"] = out["collapse"][ft]["collapsed"]
     out["beats_pca"] = bool(out["rel_error"][ft] < out["rel_error"][pc])
+    out["code_units"] = code_units(finetuned, x_train, x_test, mean, pca_full)
 
     z_code = zscorer(encode(finetuned, x_train))
     z_pca = zscorer(pcas[code].encode(x_train))

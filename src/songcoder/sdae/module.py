@@ -20,14 +20,17 @@ from songcoder.optim import build_optimizer
 class AutoencoderModule(L.LightningModule):
     def __init__(self, net: nn.Module, *, optimizer: str = "adam", lr: float = 1e-3,
                  momentum: float = 0.9, decay: float = 0.0, schedule: str = "constant",
-                 keep_best: bool = False, train_mean: torch.Tensor | None = None):
+                 keep_best: bool = False, best_on: str = "val_rel_error",
+                 train_mean: torch.Tensor | None = None):
         super().__init__()
         if schedule not in ("constant", "cosine"):
             raise ValueError(f"schedule: expected constant or cosine, got {schedule!r}")
         self.net = net
         self.opt_name, self.lr, self.momentum, self.decay = optimizer, lr, momentum, decay
-        self.schedule, self.keep_best = schedule, keep_best
-        # keep_best: a CPU copy of the weights of the epoch with the lowest val/rel_error
+        if best_on not in ("val_rel_error", "val_loss"):
+            raise ValueError(f"best_on: expected val_rel_error or val_loss, got {best_on!r}")
+        self.schedule, self.keep_best, self.best_on = schedule, keep_best, best_on
+        # keep_best: a CPU copy of the weights of the epoch with the lowest `best_on`
         self.best: dict[str, Any] | None = None
         d = net.kwargs["n_in"] if "n_in" in net.kwargs else net.kwargs["layers"][0]["n_in"]
         self.register_buffer("train_mean", torch.zeros(d) if train_mean is None
@@ -97,9 +100,10 @@ class AutoencoderModule(L.LightningModule):
         rel = (sse / base.clamp_min(1e-12)).float()
         self.log("val/rel_error", rel, on_step=False, on_epoch=True)
         self._val = {"val_loss": float(loss / n.clamp_min(1)), "val_rel_error": float(rel)}
+        score = self._val[self.best_on]
         if self.keep_best and not self.trainer.sanity_checking and (
-                self.best is None or float(rel) < self.best["val_rel_error"]):
-            self.best = {"epoch": self.current_epoch, "val_rel_error": float(rel),
+                self.best is None or score < self.best.get("score", self.best["val_rel_error"])):
+            self.best = {"epoch": self.current_epoch, "val_rel_error": float(rel), "score": score,
                          "state_dict": {k: v.detach().cpu().clone()
                                         for k, v in self.net.state_dict().items()}}
 

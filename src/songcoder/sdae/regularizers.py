@@ -78,3 +78,31 @@ def rank_ordered_linear(h: torch.Tensor, w_dec: torch.Tensor, b_dec: torch.Tenso
     e0_sq = e0.pow(2) if weight is None else e0.pow(2) * weight
     sq = e0_sq.sum(-1, keepdim=True) - 2 * lin + quad                     # (B, H) |e_k|^2
     return 0.5 * sq.mean()
+
+
+def keep_top(h: torch.Tensor, k: int) -> torch.Tensor:
+    """h (B, H) with all but each row's k largest activations set to 0 (unit "off").
+
+    The rank order sorts by activation, largest first (as `rank_ordered_naive`), and an unranked
+    unit contributes h_j * w_j = 0 to the decoder's input, so 0 is the value the cost trains as
+    "off": prefix k of the cost is exactly decode(keep_top(h, k)).
+    """
+    rank = h.argsort(dim=1, descending=True).argsort(dim=1)               # (B, H) 0 = most active
+    return h * (rank < k)
+
+
+def rank_ordered_deep(h: torch.Tensor, decode: Act, x: torch.Tensor,
+                      weight: torch.Tensor | None = None) -> torch.Tensor:
+    """The rank-ordered cost through a whole (non-linear, multi-layer) decoder: the mean over
+    prefixes k = 1..H of half_sse(decode(keep_top(h, k)), x). Fine-tuning's form
+    (`sdae.finetune_rank_ordered`); for one layer it equals `rank_ordered_naive`.
+
+    Every prefix is decoded, so a step costs about H decoder passes. h: (B, H), x: (B, D).
+    """
+    b, n = h.shape
+    rank = h.argsort(dim=1, descending=True).argsort(dim=1)               # (B, H)
+    ks = torch.arange(n, device=h.device).view(1, n, 1)                   # prefix k-1
+    prefixes = h.unsqueeze(1) * (rank.unsqueeze(1) <= ks)                 # (B, K, H)
+    out = decode(prefixes.reshape(b * n, n)).reshape(b, n, -1)            # (B, K, D)
+    sq = (out - x.unsqueeze(1)).pow(2)
+    return 0.5 * (sq if weight is None else sq * weight).sum(-1).mean()

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from songcoder.sdae.layer import DenoisingLayer
-from songcoder.sdae.regularizers import half_sse
+from songcoder.sdae.regularizers import half_sse, rank_ordered_deep
 
 
 class DeepAutoencoder(nn.Module):
@@ -21,9 +21,20 @@ class DeepAutoencoder(nn.Module):
         self.layers = nn.ModuleList(DenoisingLayer(**k) for k in layers)
         # per-feature reconstruction weights for fine-tuning; not saved with the model
         self.register_buffer("loss_weight", None, persistent=False)
+        # fine-tuning with seed 003's rank-ordered cost on the code (a training choice, not saved)
+        self.rank_ordered = False
 
     def set_loss_weight(self, weight: torch.Tensor | None) -> None:
         self.loss_weight = None if weight is None else weight.float()
+
+    def set_rank_ordered(self, on: bool) -> None:
+        """Fine-tune with the rank-ordered cost over the code layer (`sdae.finetune_rank_ordered`):
+        the code's k most active units must reconstruct the input through the whole decoder, for
+        every k, so the order pretraining gave the top layer survives fine-tuning."""
+        if on and self.layers[-1].regularizer != "rank_ordered":
+            raise ValueError("finetune_rank_ordered needs a code layer pretrained with "
+                             f"regularizer rank_ordered, got {self.layers[-1].regularizer!r}")
+        self.rank_ordered = on
 
     @classmethod
     def from_layers(cls, layers: list[DenoisingLayer], *, untie: bool = False) -> "DeepAutoencoder":
@@ -60,6 +71,10 @@ class DeepAutoencoder(nn.Module):
 
     def losses(self, x_clean: torch.Tensor, x_noisy: torch.Tensor) -> dict[str, torch.Tensor]:
         # Fine-tuning minimises reconstruction of the clean input end to end (weighted by
-        # feature group when `loss_weight` is set; plain otherwise).
-        recon = half_sse(self(x_noisy), x_clean, self.loss_weight)
+        # feature group when `loss_weight` is set; plain otherwise), with rank_ordered over every
+        # prefix of the code (its last prefix is the plain reconstruction).
+        if self.rank_ordered:
+            recon = rank_ordered_deep(self.encode(x_noisy), self.decode, x_clean, self.loss_weight)
+        else:
+            recon = half_sse(self(x_noisy), x_clean, self.loss_weight)
         return {"recon": recon, "loss": recon}

@@ -43,8 +43,12 @@ def _fit(net: nn.Module, cfg: SdaeConfig, trainer_cfg: TrainerConfig, *, stage: 
     L.seed_everything(seed, workers=False, verbose=False)
     dm = MatrixDataModule(x_train, x_val, batch_size=cfg.batch_size, noise=noise, seed=seed,
                           swap=cfg.excerpt_swap, songs=songs)
+    # keep_best judges an epoch by what it minimises: a rank-ordered fine-tuning's objective is
+    # every prefix of the code, and the full reconstruction alone would prefer its first epochs
+    best_on = "val_loss" if getattr(net, "rank_ordered", False) else "val_rel_error"
     module = AutoencoderModule(net, optimizer=cfg.optimizer, lr=lr, momentum=cfg.momentum,
-                               decay=cfg.decay, schedule=cfg.schedule, keep_best=cfg.keep_best)
+                               decay=cfg.decay, schedule=cfg.schedule, keep_best=cfg.keep_best,
+                               best_on=best_on)
     trainer = make_trainer(trainer_cfg, stage=stage, max_epochs=epochs,
                            ckpt_dir=Path(ckpt_dir) if ckpt_dir is not None else None,
                            logger=logger, **trainer_kw)
@@ -96,6 +100,7 @@ def finetune(cfg: SdaeConfig, trainer_cfg: TrainerConfig, layers: list[Denoising
     """Stack the pretrained layers into one D -> code -> D network and train it end to end."""
     model = DeepAutoencoder.from_layers(layers, untie=cfg.finetune_untie)
     model.set_loss_weight(feature_weights(model.sizes[0], cfg.loudness_weight))
+    model.set_rank_ordered(cfg.finetune_rank_ordered)
     metrics, _ = _fit(model, cfg, trainer_cfg, stage="finetune", epochs=cfg.finetune_epochs,
                       lr=cfg.finetune_lr, noise=cfg.finetune_noise, seed=cfg.seed + 100,
                       x_train=x_train, x_val=x_val, ckpt_dir=ckpt_dir, logger=logger, songs=songs,
