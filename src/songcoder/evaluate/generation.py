@@ -10,7 +10,7 @@ Per continuation:
 - `tempo_match`: the continuation's tempo by the project's own detector (`song_features`,
   with prepare's params) equals the seed song's (the same detector on the whole song) within
   4 %, x2 and x1/2 allowed;
-- `encoder_top1` (when `SongCodeJudge` are given): the project's song encoder codes the
+- `encoder_top1` (when a `SongCodeJudge` is given): the project's song encoder codes the
   continuation; is the nearest test song (by code, euclidean) the seed's own song?
 - `copy_score` (`continuation.copy_score`).
 Means skip undefined values (JSON null when none is defined); booleans average to fractions.
