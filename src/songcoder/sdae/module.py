@@ -30,11 +30,17 @@ class AutoencoderModule(L.LightningModule):
         if best_on not in ("val_rel_error", "val_loss"):
             raise ValueError(f"best_on: expected val_rel_error or val_loss, got {best_on!r}")
         self.schedule, self.keep_best, self.best_on = schedule, keep_best, best_on
-        # keep_best: a CPU copy of the weights of the epoch with the lowest `best_on`
+        # keep_best: a CPU copy of the weights of the epoch with the lowest `best_on`. Kept here,
+        # not by Lightning's ModelCheckpoint(monitor=...): that one needs a checkpoint folder
+        # (tests, benchmarks and train_all run without one) and restores from disk; this copy
+        # travels in the stage's checkpoint (on_save_checkpoint) and survives a resume.
         self.best: dict[str, Any] | None = None
         d = net.kwargs["n_in"] if "n_in" in net.kwargs else net.kwargs["layers"][0]["n_in"]
         self.register_buffer("train_mean", torch.zeros(d) if train_mean is None
                              else train_mean.detach().float().cpu(), persistent=False)
+        # The per-epoch rows, built from the epoch sums below (one reduction over DDP ranks, no
+        # per-step self.log: see training_step) and written by training.write_history like the
+        # RNN's EpochHistory rows; they pick the best epoch's figures in sdae/train.py.
         self.history: list[dict[str, float]] = []
         self._reset_sums()
 
