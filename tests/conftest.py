@@ -132,7 +132,8 @@ class Repo:
         return run(["dvc", *args], self.path, check=check, **env)
 
     def commit(self, message: str) -> str:
-        run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qam", message],
+        run(["git", "add", "-A"], self.path)      # new outputs too (a new plot), as a user would
+        run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", message],
             self.path)
         return run(["git", "rev-parse", "HEAD"], self.path).stdout.strip()
 
