@@ -1,5 +1,6 @@
 """The librosa peer of same-song retrieval, on real audio files written in the test."""
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -55,3 +56,21 @@ def test_feature_groups_cover_the_vector():
     assert cols[0][0] == 0 and cols[-1][1] == lb.DIM
     assert all(a[1] == b[0] for a, b in zip(cols, cols[1:]))
     assert len(lb.TEMPO_EDGES) == lb.TEMPO_BINS + 1 == 33
+
+
+def test_librosa_compiles_once_into_a_cache_of_its_own(tmp_path):
+    """Workers read a cache the parent wrote alone (two compiling at once corrupted the shared
+    one); the user's setting comes back and the folder goes afterwards. In a fresh interpreter,
+    as the evaluate stage is (this one has compiled librosa already)."""
+    import subprocess
+    import sys
+
+    code = ("import os, pathlib; from songcoder.evaluate import librosa_baseline as lb\n"
+            "with lb.compiled_once():\n"
+            "    cache = pathlib.Path(os.environ['NUMBA_CACHE_DIR'])\n"
+            "    print(cache.is_dir() and any(cache.rglob('*.nbi')))\n"
+            "print(os.environ['NUMBA_CACHE_DIR'], cache.exists())\n")
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "users-own")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=300, check=True).stdout.split()
+    assert out == ["True", str(tmp_path / "users-own"), "False"]

@@ -8,7 +8,12 @@ song in memory per worker, as in `prepare`.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,13 +80,37 @@ def _crashed(row: dict[str, str], reason: str) -> Halves:
     return Halves(row["id"], error=reason)
 
 
+@contextlib.contextmanager
+def compiled_once() -> Iterator[None]:
+    """librosa's numba functions cache their machine code beside librosa. Two fresh workers
+    compiling into that cache at once can leave it corrupt, and every later load of it then
+    segfaults (seen on a fresh venv: every worker crashed, so every song would be lost). So a
+    run compiles once, here, into a cache folder of its own, which the workers (spawned with
+    this environment) only read; the folder goes when the run ends."""
+    cache = tempfile.mkdtemp(prefix="songcoder-numba-")
+    saved = os.environ.get("NUMBA_CACHE_DIR")
+    os.environ["NUMBA_CACHE_DIR"] = cache
+    try:
+        import numba.core.config
+        numba.core.config.reload_config()          # in case numba was imported before
+        features(np.random.default_rng(0).standard_normal(4 * SAMPLE_RATE).astype(np.float32))
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("NUMBA_CACHE_DIR", None)
+        else:
+            os.environ["NUMBA_CACHE_DIR"] = saved
+        shutil.rmtree(cache, ignore_errors=True)
+
+
 def halves_features(rows: list[dict[str, str]], workers: int) -> tuple[list[Halves], dict]:
     """Features of every row's halves, in order, and {songs, audio_seconds, wall_seconds,
     realtime_factor, realtime_factor_per_worker, failed}."""
-    t0 = time.perf_counter()
-    out = list(imap(song_halves, rows, workers=workers, desc="librosa baseline",
-                    on_crash=_crashed))
-    wall = time.perf_counter() - t0
+    with compiled_once():
+        t0 = time.perf_counter()
+        out = list(imap(song_halves, rows, workers=workers, desc="librosa baseline",
+                        on_crash=_crashed))
+        wall = time.perf_counter() - t0
     audio = sum(h.seconds for h in out)
     speed = {"songs": len(out), "failed": sum(bool(h.error) for h in out),
              "audio_seconds": round(audio, 2), "wall_seconds": round(wall, 3),
