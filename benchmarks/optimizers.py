@@ -10,7 +10,7 @@ size (`OPTIMIZERS`, the same lr for pretraining and fine-tuning), then scores it
 `evaluate` stage's own `evaluate_all` on the test split. Regimes:
   zscored  the project's default features, 2 training seeds;
   raw      the same songs at raw scales, through `prepare.normalise: false`'s transform
-           (`songcoder.features.norm.applied_stats`), seed 000's "not mean-normalised" regime;
+           (`songcoder.features.norm.Norm.of`), seed 000's "not mean-normalised" regime;
   noise    masking noise 0 vs 0.3 (pretraining and fine-tuning) for sgd, rmsprop and adam;
   real     the real corpus (`make real`), once.
 Every finished run is appended to benchmarks/results/optimizers.jsonl at once, so a stopped
@@ -37,7 +37,7 @@ import numpy as np
 from songcoder.config import EvaluateConfig, SdaeConfig, TrainerConfig
 from songcoder.evaluate.metrics import rel_error
 from songcoder.evaluate.report import evaluate_all
-from songcoder.features.norm import applied_stats, denormalise, normalise, read_norm
+from songcoder.features.norm import Norm, denormalise, read_norm
 from songcoder.sdae.stack import DeepAutoencoder
 from songcoder.sdae.serving import reconstruct
 from songcoder.sdae.train import train_all
@@ -67,7 +67,7 @@ def regime(z: np.ndarray, norm, z_score: bool) -> np.ndarray:
     """Rows prepared with `prepare.normalise: z_score`, from rows prepare z-scored: back to raw
     scales, then the map prepare applies under that setting (the same function)."""
     raw = denormalise(z, norm.train_mean, norm.train_std)
-    return normalise(raw, *applied_stats(z_score, norm.train_mean, norm.train_std))
+    return Norm.of(norm.train_mean, norm.train_std, z_score).apply(raw)
 
 
 def _labels(features: Path, manifest: Path | None, split: str) -> dict[str, np.ndarray] | None:

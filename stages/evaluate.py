@@ -19,6 +19,7 @@ from songcoder.atomic import save_json, save_text
 from songcoder.audio.collection import read_manifest, to_csv
 from songcoder.errors import UserError
 from songcoder.evaluate import code_figure, librosa_baseline, pictures, plots
+from songcoder.evaluate.baselines import PCA
 from songcoder.evaluate.report import evaluate_all
 from songcoder.features.norm import read_norm
 from songcoder.figures import results
@@ -70,6 +71,7 @@ def main() -> None:
     greedy = DeepAutoencoder.from_layers([load(path) for path in io.layers])
     finetuned = load(io.model)
     norm = read_norm(f"{io.features}/norm.npz")
+    pca = PCA.fit(x["train"], max(finetuned.sizes[1:]))     # the metrics' and the pictures'
     with tracking.stage_run("evaluate", cfg) as run:
         metrics = evaluate_all(cfg["evaluate"], x["train"], x["test"],
                                finetuned=finetuned, greedy=greedy,
@@ -77,7 +79,7 @@ def main() -> None:
                                labels=split_labels(by_id, io.features, "test"),
                                x_val=x["val"], val_labels=split_labels(by_id, io.features, "val"),
                                peers=peers, raw_stats=None if norm.z_scored
-                               else (norm.train_mean, norm.train_std))
+                               else (norm.train_mean, norm.train_std), pca=pca)
         metrics["baseline"] = baseline          # how the peer was computed, and how fast
         result = results(metrics)
         save_json(io.metrics, result)
@@ -86,9 +88,9 @@ def main() -> None:
         figures = plots.save_figures(metrics, io.figures)
         test_rows = [by_id[i] for i in split_ids(io.features, "test")]
         figures += pictures.save_pictures(
-            finetuned, x["train"], x["test"], dict(np.load(f"{io.features}/norm.npz")),
-            pictures.song_groups(test_rows, io.folder), [Path(r["path"]).stem for r in test_rows],
-            io.figures)
+            finetuned, x["train"], x["test"], norm, pca,
+            pictures.song_groups(test_rows, io.folder),
+            [Path(r["path"]).stem for r in test_rows], io.figures)
         figures.append(code_figure.save(result["code_units"], io.figures))
         code = finetuned.sizes[-1]
         run.log_result(metrics, headline=(f"rel_error.finetuned_{code}", f"rel_error.pca_{code}",

@@ -50,17 +50,17 @@ class Encoder:
 
     def __init__(self, model: str, norm: str, params: str):
         from songcoder.config import load_section
-        from songcoder.features.norm import load_norm
+        from songcoder.features.norm import read_norm
         from songcoder.sdae.serving import SongEncoder, load
 
         net = _load_model(model, load, "finetune")
         if not Path(norm).exists():
             raise UserError(f"{norm} not found: run `dvc repro prepare` first (or pass --norm)")
         try:
-            stats = load_norm(norm)
+            stats = read_norm(norm)
         except Exception as e:
             raise UserError(f"{norm}: cannot read the train statistics ({_first_line(e)})") from e
-        self.serving = SongEncoder(net, *stats)
+        self.serving = SongEncoder(net, stats.mean, stats.std)
         self.prep = load_section("prepare", params) if Path(params).exists() else None
 
     def features(self, path: str):

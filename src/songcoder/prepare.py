@@ -30,7 +30,7 @@ from songcoder.config import PrepareConfig
 from songcoder.errors import NoUsableDataError
 from songcoder.features.extract import song_features, song_vector_kwargs
 from songcoder.features.layout import feature_set_dim
-from songcoder.features.norm import applied_stats, normalisation, normalise, save_norm
+from songcoder.features.norm import Norm, normalisation, save_norm
 from songcoder.features.tempo import tempo_accuracy
 from songcoder.parallel import imap
 
@@ -135,11 +135,10 @@ def prepare(cfg: PrepareConfig, rows: list[dict[str, str]], out_dir: Path) -> Pr
         return np.stack(arrays) if arrays else np.zeros(shape, np.float32)
 
     raw = {s: stack([f.vector for f in songs[s]], (0, dim)) for s in SPLITS}
-    train_mean, train_std = normalisation(raw["train"])
-    mean, std = applied_stats(cfg.normalise, train_mean, train_std)
+    norm = Norm.of(*normalisation(raw["train"]), z_score=cfg.normalise)
     out_dir.mkdir(parents=True, exist_ok=True)
     for s in SPLITS:
-        save_npy(out_dir / f"{s}.npy", normalise(raw[s], mean, std))
+        save_npy(out_dir / f"{s}.npy", norm.apply(raw[s]))
         index = [{"row": i, "id": f.id, "tempo_bpm": round(f.tempo_bpm, 3),
                   "bar_phase_s": round(f.bar_phase_s, 4), "seconds": round(f.seconds, 3)}
                  for i, f in enumerate(songs[s])]
@@ -147,16 +146,16 @@ def prepare(cfg: PrepareConfig, rows: list[dict[str, str]], out_dir: Path) -> Pr
                   to_csv(index, ["row", "id", "tempo_bpm", "bar_phase_s", "seconds"]))
     for s in HALVES_SPLITS:   # (2, N, D): first halves, second halves
         halves = stack([f.halves for f in songs[s]], (0, 2, dim)).transpose(1, 0, 2)
-        save_npy(out_dir / f"{s}_halves.npy", normalise(halves, mean, std))
+        save_npy(out_dir / f"{s}_halves.npy", norm.apply(halves))
     for s in EXCERPT_SPLITS:  # rows of one song are contiguous, in time order
         rows = stack([e for f in songs[s] for e in f.excerpts], (0, dim))
-        save_npy(out_dir / f"{s}_excerpts.npy", normalise(rows, mean, std))
+        save_npy(out_dir / f"{s}_excerpts.npy", norm.apply(rows))
         index = [{"row": i, "id": f.id, "song": j, "start_s": round(t, 3)}
                  for i, (j, f, t) in enumerate((j, f, t) for j, f in enumerate(songs[s])
                                                for t in f.excerpt_starts)]
         save_text(out_dir / f"{s}_excerpts_index.csv",
                   to_csv(index, ["row", "id", "song", "start_s"]))
-    save_norm(out_dir / "norm.npz", (mean, std), (train_mean, train_std))
+    save_norm(out_dir / "norm.npz", norm)
     save_text(out_dir / "skipped.csv", to_csv(skipped, ["file", "reason"]))
 
     audio_seconds = sum(f.seconds for f in good)

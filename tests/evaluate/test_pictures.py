@@ -8,7 +8,9 @@ import pytest
 import torch
 
 from songcoder.evaluate import pictures
+from songcoder.evaluate.baselines import PCA
 from songcoder.features import layout
+from songcoder.features.norm import Norm
 from songcoder.sdae.stack import DeepAutoencoder
 from songcoder.sdae.synthetic import song_vectors
 
@@ -43,9 +45,9 @@ def stack(*sizes, seed=0):
 def test_pictures_of_a_trained_model_in_the_seed_layout(labelled_songs, trained, tmp_path):
     tr, _, te, style, _ = labelled_songs
     raw, _, _ = song_vectors(200, seed=5)                 # the fixture's rows before z-scoring
-    norm = {"mean": raw[:120].mean(0), "std": raw[:120].std(0) + 1e-6}
+    norm = Norm.of(raw[:120].mean(0), raw[:120].std(0) + 1e-6)
     _, model = trained
-    paths = pictures.save_pictures(model, tr, te, norm, ("style", style.astype(str)),
+    paths = pictures.save_pictures(model, tr, te, norm, PCA.fit(tr, 21), ("style", style.astype(str)),
                                    [f"song{i}" for i in range(len(te))], tmp_path, n_inputs=8)
     check_pictures(paths, tmp_path)
 
@@ -53,15 +55,15 @@ def test_pictures_of_a_trained_model_in_the_seed_layout(labelled_songs, trained,
 def test_pictures_in_the_extended_layout_with_any_code_size(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(40, layout.EXTENDED_DIM)).astype(np.float32)
-    norm = {"mean": np.zeros(layout.EXTENDED_DIM), "std": np.ones(layout.EXTENDED_DIM)}
+    norm = Norm.of(np.zeros(layout.EXTENDED_DIM), np.ones(layout.EXTENDED_DIM))
     labels = np.array(["a", "b", "c"] * 4)[:10]
     paths = pictures.save_pictures(stack(layout.EXTENDED_DIM, 24, 5), x[:30], x[30:], norm,
-                                   ("collection folder", labels), list("abcdefghij"), tmp_path,
+                                   PCA.fit(x[:30], 24), ("collection folder", labels), list("abcdefghij"), tmp_path,
                                    n_inputs=7)
     check_pictures(paths, tmp_path)
     with pytest.raises(ValueError, match="1482"):          # a vector of no known layout
         pictures.save_pictures(stack(100, 3), x[:30, :100], x[30:, :100], norm,
-                               ("style", labels), list("abcdefghij"), tmp_path)
+                               PCA.fit(x[:30, :100], 3), ("style", labels), list("abcdefghij"), tmp_path)
 
 
 def test_unit_effect_of_a_linear_decoder_is_its_weight_column():

@@ -28,6 +28,7 @@ import torch  # noqa: E402
 from songcoder.atomic import atomic_path  # noqa: E402
 from songcoder.evaluate.baselines import PCA  # noqa: E402
 from songcoder.features import layout as L  # noqa: E402
+from songcoder.features.norm import Norm  # noqa: E402
 from songcoder.sdae.stack import DeepAutoencoder  # noqa: E402
 from songcoder.sdae.serving import encode, reconstruct  # noqa: E402
 
@@ -57,12 +58,12 @@ def song_groups(rows: list[dict[str, str]], folder: str) -> tuple[str, np.ndarra
 
 
 def save_pictures(model: DeepAutoencoder, x_train: np.ndarray, x_test: np.ndarray,
-                  norm: dict[str, np.ndarray], colour_by: tuple[str, np.ndarray],
+                  norm: Norm, pca: PCA, colour_by: tuple[str, np.ndarray],
                   names: list[str], out_dir: str | Path, *, n_songs: int = 4,
                   n_inputs: int = 36) -> list[Path]:
-    """The four PNGs under out_dir. x_*: z-scored song vectors (one row per song); norm:
-    prepare's {mean, std}; colour_by: song_groups() of the test songs; names: a short name per
-    test song."""
+    """The four PNGs under out_dir. x_*: the prepared song vectors (one row per song); norm:
+    prepare's norm.npz; pca: PCA of x_train (the code size's is drawn beside the net);
+    colour_by: song_groups() of the test songs; names: a short name per test song."""
     out_dir = Path(out_dir)
     x_train = np.asarray(x_train, np.float32)
     x_test = np.asarray(x_test, np.float32)
@@ -75,13 +76,15 @@ def save_pictures(model: DeepAutoencoder, x_train: np.ndarray, x_test: np.ndarra
               out_dir / "preferred_inputs.png"),
         _save(code_map_figure(codes_train, encode(model, x_test), *colour_by),
               out_dir / "code_map.png"),
-        _save(reconstruction_figure(model, x_train, x_test, raw, colour_by[1], names, n_songs),
+        _save(reconstruction_figure(model, pca.truncated(model.sizes[-1]), x_train, x_test, raw,
+                                    colour_by[1], names, n_songs),
               out_dir / "reconstructions.png"),
     ]
 
 
-def _unscale(norm: dict[str, np.ndarray]):
-    mean, std = np.asarray(norm["mean"], np.float64), np.asarray(norm["std"], np.float64)
+def _unscale(norm: Norm):
+    """Prepared rows -> the features' units."""
+    mean, std = np.asarray(norm.mean, np.float64), np.asarray(norm.std, np.float64)
     return lambda z: np.asarray(z, np.float64) * std + mean
 
 
@@ -251,15 +254,15 @@ def code_map_figure(codes_train: np.ndarray, codes_test: np.ndarray, what: str,
     return fig
 
 
-def reconstruction_figure(model, x_train, x_test, raw, labels, names, n_songs) -> plt.Figure:
+def reconstruction_figure(model, pca, x_train, x_test, raw, labels, names,
+                          n_songs) -> plt.Figure:
     """Rows: test songs (the first of each label, then the next ones); columns: the three
     rhythm bands and the loudness quantiles; the song, the fine-tuned net's and PCA's
     reconstruction at the code size, in the features' units."""
     first = list(dict.fromkeys(labels.tolist()))
     picks = [int(np.flatnonzero(labels == name)[0]) for name in first][:n_songs]
     picks += [i for i in range(len(x_test)) if i not in picks][:n_songs - len(picks)]
-    code = model.sizes[-1]
-    pca = PCA.fit(x_train, code)
+    code = pca.k
     mean = x_train.mean(0)
     chosen = x_test[picks]
     shown = {"song": chosen, "fine-tuned": reconstruct(model, chosen),

@@ -48,11 +48,14 @@ def evaluate_all(cfg: EvaluateConfig, x_train: np.ndarray, x_test: np.ndarray, *
                  x_val: np.ndarray | None = None, val_labels: dict[str, np.ndarray] | None = None,
                  peers: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None,
                  raw_stats: tuple[np.ndarray, np.ndarray] | None = None,
+                 pca: PCA | None = None,
                  groups: dict[str, slice] = FEATURE_GROUPS) -> dict[str, Any]:
     """`peers`: other representations of the same test halves, name -> (first, second, rows
     whose mean and std z-score them), e.g. a librosa baseline computed from the audio.
     `raw_stats`: (mean, std) that z-score the rows for the raw retrieval baseline when prepare
-    did not (`prepare.normalise: false`); None: the rows are z-scored already."""
+    did not (`prepare.normalise: false`); None: the rows are z-scored already.
+    `pca`: PCA of x_train with at least as many components as the widest layer, when the caller
+    has one (the stage's pictures use it too); fitted here otherwise."""
     x_train = np.asarray(x_train, np.float32)
     x_test = np.asarray(x_test, np.float32)
     mean = mean_predictor(x_train)
@@ -60,7 +63,9 @@ def evaluate_all(cfg: EvaluateConfig, x_train: np.ndarray, x_test: np.ndarray, *
     code = sizes[-1]
     ft, gr, pc = f"finetuned_{code}", f"greedy_{code}", f"pca_{code}"
 
-    pca_full = PCA.fit(x_train, max(sizes))
+    pca_full = pca if pca is not None else PCA.fit(x_train, max(sizes))
+    if pca_full.k < min(max(sizes), *x_train.shape):
+        raise ValueError(f"the PCA given has {pca_full.k} components, the layers need {max(sizes)}")
     pcas = {k: pca_full.truncated(k) for k in sizes}
     recon: dict[str, Any] = {ft: lambda x: reconstruct(finetuned, x)}
     if greedy is not None:

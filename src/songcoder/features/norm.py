@@ -3,9 +3,9 @@
 
 With `prepare.normalise: false` (seed 000's regime) prepare leaves the rows at raw scales: then
 `mean`/`std` in norm.npz are the identity, so every consumer that maps a raw vector to the
-model's input (`load_norm`: the CLI, the registered encoder, the generation judge) stays right
-without knowing the setting, and `train_mean`/`train_std` keep the statistics (`read_norm`:
-retrieval z-scores with them).
+model's input (`Norm.mean`/`.std`: the CLI, the registered encoder, the generation judge) stays
+right without knowing the setting, `train_mean`/`train_std` keep the statistics (retrieval
+z-scores with them) and `z_scored` says which regime prepare used.
 """
 
 from __future__ import annotations
@@ -45,13 +45,6 @@ def denormalise(z: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
     return (z.astype(np.float64) * std + mean).astype(np.float32)
 
 
-def applied_stats(z_score: bool, mean: np.ndarray,
-                  std: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The (mean, std) that `normalise` applies to the rows prepare writes: the train statistics,
-    or the identity for `prepare.normalise: false` (raw scales)."""
-    return (mean, std) if z_score else (np.zeros_like(mean), np.ones_like(std))
-
-
 @dataclass(frozen=True)
 class Norm:
     """norm.npz: `mean`, `std` as applied to the prepared rows; `train_*` the train statistics."""
@@ -61,29 +54,33 @@ class Norm:
     train_mean: np.ndarray
     train_std: np.ndarray
 
-    @property
-    def z_scored(self) -> bool:
-        """Are the prepared rows z-scored already (False: raw scales)?"""
-        return bool(np.array_equal(self.mean, self.train_mean)
-                    and np.array_equal(self.std, self.train_std))
+    z_scored: bool   # prepare.normalise: the prepared rows are z-scored (False: raw scales)
 
+    @classmethod
+    def of(cls, train_mean: np.ndarray, train_std: np.ndarray, z_score: bool = True) -> Norm:
+        """The train statistics, applied as they are or as the identity (raw scales)."""
+        if z_score:
+            return cls(train_mean, train_std, train_mean, train_std, True)
+        return cls(np.zeros_like(train_mean), np.ones_like(train_std), train_mean, train_std,
+                   False)
 
-def load_norm(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """(mean, std) from prepare's norm.npz: the map to apply to a raw song vector."""
-    with np.load(path) as stats:
-        return stats["mean"], stats["std"]
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        """Raw song vectors -> the model's input."""
+        return normalise(x, self.mean, self.std)
 
 
 def read_norm(path: str | Path) -> Norm:
-    """norm.npz; one written before `prepare.normalise` existed has only the train statistics."""
+    """norm.npz; one written before `prepare.normalise` existed holds only the (applied) train
+    statistics."""
     with np.load(path) as f:
         mean, std = f["mean"], f["std"]
-        return Norm(mean, std, f["train_mean"] if "train_mean" in f else mean,
-                    f["train_std"] if "train_std" in f else std)
+        if "train_mean" not in f:
+            return Norm(mean, std, mean, std, True)
+        return Norm(mean, std, f["train_mean"], f["train_std"], bool(f["z_scored"]))
 
 
-def save_norm(path: str | Path, applied: tuple[np.ndarray, np.ndarray],
-              train: tuple[np.ndarray, np.ndarray]) -> None:
+def save_norm(path: str | Path, norm: Norm) -> None:
+    arrays = {k: getattr(norm, k).astype(np.float32)
+              for k in ("mean", "std", "train_mean", "train_std")}
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, **{k: v.astype(np.float32) for k, v in zip(
-            ("mean", "std", "train_mean", "train_std"), (*applied, *train))})
+        np.savez(fh, **arrays, z_scored=np.bool_(norm.z_scored))

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from songcoder import checkpoint
-from songcoder.features.norm import load_norm, normalise
+from songcoder.features.norm import normalise, read_norm
 from songcoder.sdae.layer import DenoisingLayer
 from songcoder.sdae.stack import DeepAutoencoder
 
@@ -73,7 +73,8 @@ class SongEncoder:
 
     @classmethod
     def from_files(cls, model: str | Path, norm: str | Path) -> SongEncoder:
-        return cls(load(model), *load_norm(norm))
+        stats = read_norm(norm)
+        return cls(load(model), stats.mean, stats.std)
 
     @classmethod
     def from_artifacts(cls, artifacts: Mapping[str, str]) -> SongEncoder:
