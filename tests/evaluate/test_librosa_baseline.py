@@ -58,19 +58,36 @@ def test_feature_groups_cover_the_vector():
     assert len(lb.TEMPO_EDGES) == lb.TEMPO_BINS + 1 == 33
 
 
-def test_librosa_compiles_once_into_a_cache_of_its_own(tmp_path):
-    """Workers read a cache the parent wrote alone (two compiling at once corrupted the shared
-    one); the user's setting comes back and the folder goes afterwards. In a fresh interpreter,
-    as the evaluate stage is (this one has compiled librosa already)."""
+def test_librosa_compiles_once_into_a_cache_kept_between_runs(tmp_path):
+    """Two runs that find no cache both compile, each into a folder of its own, and one of them
+    publishes it (two compiling into one folder corrupted it); a later run only reads it: no file
+    is written or rewritten. The user's NUMBA_CACHE_DIR comes back afterwards. In fresh
+    interpreters, as evaluate stages are (this one has compiled librosa already)."""
     import subprocess
     import sys
 
-    code = ("import os, pathlib; from songcoder.evaluate import librosa_baseline as lb\n"
-            "with lb.compiled_once():\n"
-            "    cache = pathlib.Path(os.environ['NUMBA_CACHE_DIR'])\n"
-            "    print(cache.is_dir() and any(cache.rglob('*.nbi')))\n"
-            "print(os.environ['NUMBA_CACHE_DIR'], cache.exists())\n")
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "users-own")}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         timeout=300, check=True).stdout.split()
-    assert out == ["True", str(tmp_path / "users-own"), "False"]
+    code = ("import os; import numpy as np; from songcoder.evaluate import librosa_baseline as lb\n"
+            "with lb._numba_cache_dir(lb.numba_cache()):\n"
+            "    print(os.environ['NUMBA_CACHE_DIR'])\n"
+            "    lb.features(np.ones(22050, np.float32))\n"
+            "print(os.environ['NUMBA_CACHE_DIR'])\n")
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "users-own"),
+           "XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+    def start():
+        return subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
+                                text=True)
+
+    def stamps(folder):
+        return {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
+
+    racing = [start(), start()]
+    outs = [p.communicate(timeout=300)[0].split() for p in racing]
+    assert [p.returncode for p in racing] == [0, 0]
+    (folder,) = (tmp_path / "cache" / "songcoder").iterdir()     # one published, no leftovers
+    assert outs == [[str(folder), str(tmp_path / "users-own")]] * 2
+    before = stamps(folder)
+    assert any(p.suffix == ".nbi" for p in before) and any(p.suffix == ".nbc" for p in before)
+    later = start()
+    assert later.communicate(timeout=300)[0].split()[0] == str(folder) and later.returncode == 0
+    assert stamps(folder) == before

@@ -9,12 +9,15 @@ song in memory per worker, as in `prepare`.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -80,33 +83,64 @@ def _crashed(row: dict[str, str], reason: str) -> Halves:
     return Halves(row["id"], error=reason)
 
 
-@contextlib.contextmanager
-def compiled_once() -> Iterator[None]:
-    """librosa's numba functions cache their machine code beside librosa. Two fresh workers
-    compiling into that cache at once can leave it corrupt, and every later load of it then
-    segfaults (seen on a fresh venv: every worker crashed, so every song would be lost). So a
-    run compiles once, here, into a cache folder of its own, which the workers (spawned with
-    this environment) only read; the folder goes when the run ends."""
-    cache = tempfile.mkdtemp(prefix="songcoder-numba-")
-    saved = os.environ.get("NUMBA_CACHE_DIR")
-    os.environ["NUMBA_CACHE_DIR"] = cache
+def numba_cache() -> Path:
+    """A folder of librosa's compiled numba code, kept between runs: compiling it costs about
+    20 s per evaluate, loading it about a second. One folder per librosa install (its versions,
+    its path and when it was installed: numba recompiles when the source it cached changes),
+    written whole by one process and then only read.
+
+    librosa's own cache sits beside librosa, and two fresh workers compiling into it at once
+    left it corrupt (every later load segfaulted: every song would be lost). So a run that finds
+    no folder compiles into a temporary one and renames it into place; when two runs race, the
+    first rename wins and the other's copy is dropped. Renaming is safe because numba names a
+    cache entry by the source file it caches, relative to the cache folder."""
+    import librosa
+    import numba
+
+    source = Path(librosa.__file__)
+    install = hashlib.sha1(f"{source.parent}:{source.stat().st_mtime_ns}".encode()).hexdigest()
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "songcoder"
+    final = base / (f"numba-librosa{librosa.__version__}-numba{numba.__version__}"
+                    f"-py{sys.version_info[0]}.{sys.version_info[1]}-{install[:12]}")
+    if final.is_dir():
+        return final
     try:
-        import numba.core.config
-        numba.core.config.reload_config()          # in case numba was imported before
+        base.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=base))
+    except OSError:                      # no writable cache folder: a private one for this run
+        tmp, final = (Path(tempfile.mkdtemp(prefix="songcoder-numba-")),) * 2
+    with _numba_cache_dir(tmp):
         features(np.random.default_rng(0).standard_normal(4 * SAMPLE_RATE).astype(np.float32))
+    if tmp != final:
+        try:
+            tmp.rename(final)
+        except OSError:                  # another run published first: use its folder
+            shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+@contextlib.contextmanager
+def _numba_cache_dir(path: Path) -> Iterator[None]:
+    """NUMBA_CACHE_DIR set to path for this process and the workers it spawns, then restored."""
+    import numba.core.config
+
+    saved = os.environ.get("NUMBA_CACHE_DIR")
+    os.environ["NUMBA_CACHE_DIR"] = str(path)
+    numba.core.config.reload_config()          # in case numba was imported before
+    try:
         yield
     finally:
         if saved is None:
             os.environ.pop("NUMBA_CACHE_DIR", None)
         else:
             os.environ["NUMBA_CACHE_DIR"] = saved
-        shutil.rmtree(cache, ignore_errors=True)
+        numba.core.config.reload_config()
 
 
 def halves_features(rows: list[dict[str, str]], workers: int) -> tuple[list[Halves], dict]:
     """Features of every row's halves, in order, and {songs, audio_seconds, wall_seconds,
     realtime_factor, realtime_factor_per_worker, failed}."""
-    with compiled_once():
+    with _numba_cache_dir(numba_cache()):
         t0 = time.perf_counter()
         out = list(imap(song_halves, rows, workers=workers, desc="librosa baseline",
                         on_crash=_crashed))
