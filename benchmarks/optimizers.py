@@ -37,7 +37,7 @@ import numpy as np
 from songcoder.config import EvaluateConfig, SdaeConfig, TrainerConfig
 from songcoder.evaluate.metrics import rel_error
 from songcoder.evaluate.report import evaluate_all
-from songcoder.features.norm import Norm, denormalise, read_norm
+from songcoder.features.norm import Norm, denormalise, normalise, read_norm
 from songcoder.sdae.stack import DeepAutoencoder
 from songcoder.sdae.serving import reconstruct
 from songcoder.sdae.train import train_all

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import json
 import os
 import shutil
 import socket
@@ -82,6 +84,32 @@ def merge(base: dict, over: dict) -> dict:
 
 
 @pytest.fixture
+def songcoder(monkeypatch, capsys):
+    """`songcoder ARGS` in `cwd`, run in this process: the console script is `cli.main`, so this
+    is the same code path, and the CLI's imports (torch, MLflow) are paid once per session
+    instead of once per call. Returns what `run` returns (returncode, stdout, stderr).
+    tests/test_cli_ux.py runs the installed script itself (pipes, signals, exit codes)."""
+    from songcoder import cli
+
+    def call(args: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+        monkeypatch.chdir(cwd)
+        for key in [k for k in os.environ if k.startswith(("MLFLOW_", "DVC_", "SONGCODER_"))]:
+            monkeypatch.delenv(key)          # as tool_env: no outside store
+        capsys.readouterr()
+        try:
+            rc = cli.main([str(a) for a in args])
+        except SystemExit as e:              # argparse: --help, a bad option
+            rc = e.code if isinstance(e.code, int) else 2
+        out = capsys.readouterr()
+        p = subprocess.CompletedProcess(["songcoder", *args], rc, out.out, out.err)
+        if check and rc != 0:
+            raise AssertionError(f"songcoder {' '.join(map(str, args))} failed ({rc}):\n"
+                                 f"{out.out}\n{out.err}")
+        return p
+    return call
+
+
+@pytest.fixture
 def repo(tmp_path: Path):
     """A git + DVC copy of this repository with a tiny params.yaml; returns a small handle."""
     return make_repo(tmp_path / "repo")
@@ -89,9 +117,21 @@ def repo(tmp_path: Path):
 
 @pytest.fixture(scope="session")
 def pipeline(tmp_path_factory):
-    """One real `dvc repro` of the whole pipeline on the tiny config, shared by read-only tests."""
-    repo = make_repo(tmp_path_factory.mktemp("pipeline") / "repo")
-    repo.repro = repo.dvc("repro")      # its output, for the tests of what stages print
+    """One real `dvc repro` of the whole pipeline on the tiny config, shared by read-only tests;
+    with `pytest -n` (xdist) built once for all workers: the first builds, the others wait."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent                      # the folder above every worker's own
+    root = shared / "pipeline"
+    with open(shared / "pipeline.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)            # released when the file closes
+        if not (root / "repro.json").exists():
+            shutil.rmtree(root, ignore_errors=True)  # a build that failed half way
+            p = make_repo(root / "repo").dvc("repro")
+            (root / "repro.json").write_text(json.dumps([p.args, p.stdout, p.stderr]))
+    repo = Repo(root / "repo")
+    args, out, err = json.loads((root / "repro.json").read_text())
+    repo.repro = subprocess.CompletedProcess(args, 0, out, err)   # for the tests of what stages print
     return repo
 
 

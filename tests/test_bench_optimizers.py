@@ -30,7 +30,7 @@ def bench():
 def songs():
     x, style, _ = song_vectors(90, seed=1)                  # raw scales, like prepare's input
     mean, std = x[:60].mean(0).astype(np.float64), x[:60].std(0).astype(np.float64) + 1e-3
-    return x, style, Norm(mean, std, mean, std)
+    return x, style, Norm.of(mean, std)
 
 
 def corpus(bench, x, style, raw_stats=None):

@@ -5,14 +5,12 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.conftest import run
 
-
-def test_embed_gives_codes_and_one_line_errors(pipeline, tmp_path):
+def test_embed_gives_codes_and_one_line_errors(songcoder, pipeline, tmp_path):
     song = pipeline.path / "data/audio/synth-00000.flac"
     bad = tmp_path / "bad.mp3"
     bad.write_bytes(b"ID3 not really an mp3")
-    p = run(["songcoder", "embed", str(song), str(bad), str(tmp_path / "missing.wav")],
+    p = songcoder(["embed", str(song), str(bad), str(tmp_path / "missing.wav")],
             pipeline.path)
     rows = [json.loads(line) for line in p.stdout.splitlines()]
     assert [r["file"] for r in rows] == [str(song), str(bad), str(tmp_path / "missing.wav")]
@@ -20,33 +18,33 @@ def test_embed_gives_codes_and_one_line_errors(pipeline, tmp_path):
     assert "error" in rows[1] and "error" in rows[2]
     ours = [line for line in p.stderr.splitlines() if line.startswith("songcoder embed:")]
     assert len(ours) == 2 and str(bad) in ours[0]
-    csv_out = run(["songcoder", "embed", "--format", "csv", str(song)], pipeline.path).stdout
+    csv_out = songcoder(["embed", "--format", "csv", str(song)], pipeline.path).stdout
     header, line = csv_out.splitlines()
     assert header.startswith("file,error,c0") and len(line.split(",")) == 2 + 21
 
 
-def test_embed_fails_only_when_nothing_worked(pipeline, tmp_path):
-    p = run(["songcoder", "embed", str(tmp_path / "nope.flac")], pipeline.path, check=False)
+def test_embed_fails_only_when_nothing_worked(songcoder, pipeline, tmp_path):
+    p = songcoder(["embed", str(tmp_path / "nope.flac")], pipeline.path, check=False)
     assert p.returncode == 1 and "nope.flac" in p.stderr
 
 
-def test_similar_finds_the_song_itself_first(pipeline):
+def test_similar_finds_the_song_itself_first(songcoder, pipeline):
     song = pipeline.path / "data/audio/synth-00004.flac"
-    p = run(["songcoder", "similar", str(song), "--k", "3", "--json"], pipeline.path)
+    p = songcoder(["similar", str(song), "--k", "3", "--json"], pipeline.path)
     rows = [json.loads(line) for line in p.stdout.splitlines()]
     assert len(rows) == 3 and rows[0]["path"].endswith("synth-00004.flac")
     assert rows[0]["distance"] < 1e-3 and rows[0]["distance"] <= rows[1]["distance"]
 
 
-def test_runs_and_info_and_help(pipeline, tmp_path):
-    out = run(["songcoder", "runs"], pipeline.path).stdout
+def test_runs_and_info_and_help(songcoder, pipeline, tmp_path):
+    out = songcoder(["runs"], pipeline.path).stdout
     assert "ae_21" in out and "lsd_db=" in out and len(out.splitlines()) == 3   # a run: 2 lines
     assert all(len(line) <= 80 for line in out.splitlines())
-    assert "(present)" in run(["songcoder", "info"], pipeline.path).stdout
-    assert "nearest songs" in run(["songcoder", "--help"], pipeline.path).stdout
+    assert "(present)" in songcoder(["info"], pipeline.path).stdout
+    assert "nearest songs" in songcoder(["--help"], pipeline.path).stdout
     other = tmp_path / "elsewhere"
     other.mkdir()
-    p = run(["songcoder", "embed", str(tmp_path)], other, check=False)
+    p = songcoder(["embed", str(tmp_path)], other, check=False)
     assert p.returncode == 2 and "models/sdae.pt not found" in p.stderr
 
 
@@ -60,24 +58,25 @@ def test_stage_output_is_quiet_and_says_each_epoch(pipeline):
         assert len(beats) == 2 and "2/2" in beats[1] and "loss" in beats[1], beats
 
 
-def test_similar_shows_bpm_and_keeps_tempo_compatible_songs(pipeline):
+def test_similar_shows_bpm_and_keeps_tempo_compatible_songs(songcoder, pipeline):
     from songcoder.playlist import tempo_fits
     song = str(pipeline.path / "data/audio/synth-00004.flac")
     every = [json.loads(line) for line in
-             run(["songcoder", "similar", song, "--k", "50", "--json"], pipeline.path)
+             songcoder(["similar", song, "--k", "50", "--json"], pipeline.path)
              .stdout.splitlines()]
     assert len(every) == 12 and all(r["bpm"] > 0 for r in every)
     own = every[0]["bpm"]
-    kept = [json.loads(line) for line in run(["songcoder", "similar", song, "--k", "50",
+    kept = [json.loads(line) for line in songcoder(["similar", song, "--k", "50",
                                               "--json", "--bpm-tolerance", "4"],
                                              pipeline.path).stdout.splitlines()]
     fits = [r["path"] for r in every if tempo_fits(own, r["bpm"], 0.04)]
     assert [r["path"] for r in kept] == fits and 1 <= len(fits) < 12
-    table = run(["songcoder", "similar", song, "--k", "3"], pipeline.path).stdout.splitlines()
+    table = songcoder(["similar", song, "--k", "3"], pipeline.path).stdout.splitlines()
     assert f"{own:.1f} BPM" in table[0] and "BPM" in table[1] and len(table) == 5
 
 
-def test_similar_names_songs_relative_to_the_collection_folder(pipeline, tmp_path):
+def test_similar_names_songs_relative_to_the_collection_folder(songcoder, pipeline,
+                                                                tmp_path):
     """Two folders holding files of the same names: the table tells them apart."""
     import csv
     import shutil
@@ -93,14 +92,14 @@ def test_similar_names_songs_relative_to_the_collection_folder(pipeline, tmp_pat
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
-    out = run(["songcoder", "similar", rows[0]["path"], "--k", "12", "--manifest",
+    out = songcoder(["similar", rows[0]["path"], "--k", "12", "--manifest",
                str(manifest)], pipeline.path).stdout
     names = [line.split()[-1] for line in out.splitlines()[2:]]
     assert names[0] == "a/track0.flac" and "b/track0.flac" in names and len(set(names)) == 12
 
 
-def test_playlist_of_the_collection_and_of_files(pipeline, tmp_path):
-    out = run(["songcoder", "playlist", "--bpm-tolerance", "6"], pipeline.path)
+def test_playlist_of_the_collection_and_of_files(songcoder, pipeline, tmp_path):
+    out = songcoder(["playlist", "--bpm-tolerance", "6"], pipeline.path)
     lines = out.stdout.splitlines()
     assert lines[0] == "#EXTM3U" and len(lines) == 1 + 2 * 12
     paths = lines[2::2]
@@ -109,17 +108,17 @@ def test_playlist_of_the_collection_and_of_files(pipeline, tmp_path):
     assert "12 songs" in out.stderr and "tempo clashes" in out.stderr
     songs = [str(pipeline.path / f"data/audio/synth-0000{i}.flac") for i in range(4)]
     m3u = tmp_path / "mix.m3u"
-    p = run(["songcoder", "playlist", *songs, "--out", str(m3u), "--first", songs[2]],
+    p = songcoder(["playlist", *songs, "--out", str(m3u), "--first", songs[2]],
             pipeline.path)
     mix = m3u.read_text().splitlines()
     assert p.stdout == "" and sorted(mix[2::2]) == songs and mix[2] == songs[2]
 
 
-def test_generate_says_what_it_wrote_and_draws_it(pipeline, tmp_path):
+def test_generate_says_what_it_wrote_and_draws_it(songcoder, pipeline, tmp_path):
     import soundfile as sf
     song = str(pipeline.path / "data/audio/synth-00000.flac")
     out = tmp_path / "continued.wav"
-    p = run(["songcoder", "generate", "--seed", song, "--seconds", "0.5", "--out", str(out)],
+    p = songcoder(["generate", "--seed", song, "--seconds", "0.5", "--out", str(out)],
             pipeline.path)
     info = sf.info(out)
     assert info.channels == 1 and f"{info.samplerate} Hz, mono, {info.duration:.2f} s" in p.stdout
@@ -127,16 +126,16 @@ def test_generate_says_what_it_wrote_and_draws_it(pipeline, tmp_path):
     assert str(tmp_path / "continued.png") in p.stdout
 
 
-def test_info_fits_80_columns(pipeline):
-    out = run(["songcoder", "info"], pipeline.path).stdout
+def test_info_fits_80_columns(songcoder, pipeline):
+    out = songcoder(["info"], pipeline.path).stdout
     assert "metrics/evaluate.json" in out and "rel_error:" in out
     assert all(len(line) <= 80 for line in out.splitlines()), max(out.splitlines(), key=len)
 
 
-def test_playlist_names_an_unwritable_out_in_one_line(pipeline, tmp_path):
+def test_playlist_names_an_unwritable_out_in_one_line(songcoder, pipeline, tmp_path):
     a_file = tmp_path / "a_file"
     a_file.touch()
-    p = run(["songcoder", "playlist", "--out", str(a_file / "mix.m3u")], pipeline.path,
+    p = songcoder(["playlist", "--out", str(a_file / "mix.m3u")], pipeline.path,
             check=False)
     assert p.returncode == 2 and "Traceback" not in p.stderr
     assert p.stderr.startswith(f"songcoder playlist: error: --out {a_file / 'mix.m3u'}: cannot")

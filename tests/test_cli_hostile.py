@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run
 
 
 @pytest.fixture
@@ -43,11 +42,11 @@ def our_lines(stderr: str, command: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith(f"songcoder {command}:")]
 
 
-def test_embed_keeps_the_good_files_and_names_each_bad_one(pipeline, bad_files):
+def test_embed_keeps_the_good_files_and_names_each_bad_one(songcoder, pipeline, bad_files):
     good = [pipeline.path / "data/audio/synth-00000.flac", pipeline.path / "data/audio/synth-00001.flac"]
     bad = [p for p, _ in bad_files.values()]
     args = [str(good[0]), *map(str, bad), str(good[1])]
-    p = run(["songcoder", "embed", *args], pipeline.path, timeout=300)
+    p = songcoder(["embed", *args], pipeline.path)
     rows = [json.loads(line) for line in p.stdout.splitlines()]
     assert [r["file"] for r in rows] == args
     assert len(rows[0]["code"]) == 21 and len(rows[-1]["code"]) == 21
@@ -56,19 +55,20 @@ def test_embed_keeps_the_good_files_and_names_each_bad_one(pipeline, bad_files):
     for line, (path, words) in zip(lines, bad_files.values()):
         assert line.startswith(f"songcoder embed: {path}: ") and words in line, line
 
-    p = run(["songcoder", "embed", *map(str, bad)], pipeline.path, check=False, timeout=300)
+    p = songcoder(["embed", *map(str, bad)], pipeline.path, check=False)
     assert p.returncode == 1 and len(our_lines(p.stderr, "embed")) == len(bad)
 
 
-def test_similar_and_generate_name_a_bad_file_in_one_line(pipeline, bad_files, tmp_path):
+def test_similar_and_generate_name_a_bad_file_in_one_line(songcoder, pipeline, bad_files,
+                                                          tmp_path):
     for name in ("missing", "folder", "fifo"):
         path, words = bad_files[name]
-        p = run(["songcoder", "similar", str(path)], pipeline.path, check=False)
+        p = songcoder(["similar", str(path)], pipeline.path, check=False)
         assert p.returncode == 1 and our_lines(p.stderr, "similar") == [
             line for line in p.stderr.splitlines() if line.strip()], p.stderr
         assert str(path) in p.stderr and words in p.stderr
     path, words = bad_files["empty"]
-    p = run(["songcoder", "generate", "--seed", str(path), "--out", str(tmp_path / "o.wav")],
+    p = songcoder(["generate", "--seed", str(path), "--out", str(tmp_path / "o.wav")],
             pipeline.path, check=False)
     assert p.returncode == 1 and words in p.stderr and len(our_lines(p.stderr, "generate")) == 1
     song = pipeline.path / "data/audio/synth-00000.flac"
@@ -76,27 +76,27 @@ def test_similar_and_generate_name_a_bad_file_in_one_line(pipeline, bad_files, t
     a_file.touch()
     for out, words in ((tmp_path, "is a folder"), (tmp_path / "o.xyz", "use a .wav"),
                        (a_file / "o.wav", "cannot write")):
-        p = run(["songcoder", "generate", "--seed", str(song), "--out", str(out),
+        p = songcoder(["generate", "--seed", str(song), "--out", str(out),
                  "--seconds", "0.1"], pipeline.path, check=False)
         assert p.returncode != 0 and words in p.stderr, p.stderr
         assert len(our_lines(p.stderr, "generate")) == 1, p.stderr
-    p = run(["songcoder", "similar", str(song), "--k", "0"], pipeline.path, check=False)
+    p = songcoder(["similar", str(song), "--k", "0"], pipeline.path, check=False)
     assert p.returncode == 2 and "--k: must be > 0" in p.stderr
 
 
-def test_no_pipeline_or_broken_models_give_one_line(pipeline, tmp_path):
+def test_no_pipeline_or_broken_models_give_one_line(songcoder, pipeline, tmp_path):
     empty = tmp_path / "never_ran"
     empty.mkdir()
     song = str(pipeline.path / "data/audio/synth-00000.flac")
     for cmd, missing in ((["embed", song], "models/sdae.pt not found"),
                          (["similar", song], "models/sdae.pt not found"),
                          (["generate", "--seed", song, "--out", "o.wav"], "models/rnn.pt not found")):
-        p = run(["songcoder", *cmd], empty, check=False)
+        p = songcoder([*cmd], empty, check=False)
         assert p.returncode == 2 and missing in p.stderr and "dvc repro" in p.stderr
         assert len(our_lines(p.stderr, cmd[0])) == 1, p.stderr
     broken = tmp_path / "broken.pt"
     broken.write_bytes(b"PK\x03\x04 half a torch zip")
     for cmd in (["embed", song], ["generate", "--seed", song, "--out", str(tmp_path / "o.wav")]):
-        p = run(["songcoder", *cmd, "--model", str(broken)], pipeline.path, check=False)
+        p = songcoder([*cmd, "--model", str(broken)], pipeline.path, check=False)
         assert p.returncode == 2 and f"{broken}: cannot load the model" in p.stderr, p.stderr
         assert len(our_lines(p.stderr, cmd[0])) == 1
