@@ -1,0 +1,76 @@
+"""sdae.linear_path: each layer starts as PCA of its input and its gated units learn the rest."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from songcoder.config import ConfigError, SdaeConfig
+from songcoder.evaluate.baselines import PCA
+from songcoder.sdae.layer import DenoisingLayer
+from songcoder.sdae.serving import encode, load, reconstruct
+from songcoder.sdae.stack import DeepAutoencoder
+from songcoder.sdae.train import make_layer, save, train_all
+
+
+def _rel(x_hat, x, mean):
+    return float(((x_hat - x) ** 2).sum() / ((x - mean) ** 2).sum())
+
+
+def _pca_stack(cfg, x):
+    """The untrained stack with every layer's linear path set to PCA of its input."""
+    layers, a = [], x
+    for k in range(1, len(cfg.layers) + 1):
+        layer = make_layer(cfg, k, a.shape[1])
+        layer.init_linear(a)
+        layers.append(layer)
+        a = encode(layer, a)
+    return layers, DeepAutoencoder.from_layers(layers)
+
+
+def test_an_untrained_stack_is_pca_of_the_code_size(songs, small_cfg):
+    tr, va, _ = songs
+    cfg = dataclasses.replace(small_cfg, linear_path=True)
+    layers, model = _pca_stack(cfg, tr)
+    pca = PCA.fit(tr, cfg.layers[-1])
+    # same reconstruction as PCA-4 on unseen rows, and the code spans PCA's coordinates
+    np.testing.assert_allclose(reconstruct(model, va), pca.reconstruct(va), atol=1e-4)
+    np.testing.assert_allclose(np.abs(encode(model, va)), np.abs(pca.encode(va)), atol=1e-4)
+    # deeper layers reconstruct codes through a non-linear branch, gated shut at the start
+    assert layers[1].kwargs["out_activation"] == cfg.activation
+    assert float(layers[1].dec_gate.abs().sum()) == 0.0 and float(layers[0].gate.abs().sum()) == 0.0
+
+
+def test_more_units_than_rows_leave_the_extra_units_without_a_linear_path():
+    x = np.random.default_rng(0).normal(size=(5, 8)).astype(np.float32)
+    layer = DenoisingLayer(8, 7, activation="tanh", tied=False, linear_path=True)
+    layer.init_linear(x)
+    assert layer.lin_weight[5:].abs().sum() == 0 and layer.lin_weight[:5].abs().sum() > 0
+
+
+def test_training_moves_off_pca_and_beats_it_on_train_rows(songs, small_cfg, cpu, tmp_path):
+    tr, va, _ = songs
+    cfg = dataclasses.replace(small_cfg, linear_path=True, noise=0.0, finetune_noise=0.0,
+                              loudness_weight=1.0, pretrain_loudness_weight=1.0,
+                              pretrain_epochs=6, finetune_epochs=12)
+    metrics, layers, model = train_all(cfg, cpu, tr, va)
+    mean = tr.mean(0)
+    pca = PCA.fit(tr, cfg.layers[-1])
+    # the gates opened (the non-linear units take part) and the fit of the training rows,
+    # which the optimiser started at PCA's, is better than PCA's
+    assert all(float(layer.gate.abs().max()) > 0 for layer in model.layers)
+    assert _rel(reconstruct(model, tr), tr, mean) < _rel(pca.reconstruct(tr), tr, mean)
+    save(tmp_path / "m.pt", model)
+    again = load(tmp_path / "m.pt")
+    assert again.layers[0].kwargs["linear_path"] is True
+    np.testing.assert_allclose(encode(again, va), encode(model, va), atol=1e-6)
+
+
+def test_linear_path_refuses_tied_and_regularized_layers():
+    with pytest.raises(ConfigError, match="linear_path"):
+        dataclasses.replace(SdaeConfig(), linear_path=True, tied=True).check()
+    with pytest.raises(ValueError, match="linear_path"):
+        DenoisingLayer(8, 4, activation="sigmoid", regularizer="sparse", tied=False,
+                       linear_path=True)
+    with pytest.raises(ValueError, match="no linear path"):
+        DenoisingLayer(8, 4, tied=False).init_linear(np.zeros((3, 8), np.float32))
