@@ -1,12 +1,15 @@
-"""sdae.linear_path: each layer starts as PCA of its input and its gated units learn the rest."""
+"""sdae.linear_path: each layer starts as PCA of its input and its gated units learn the rest;
+sdae.noise_rescale: masked rows keep their expected value."""
 
 import dataclasses
 
 import numpy as np
 import pytest
+import torch
 
 from songcoder.config import ConfigError, SdaeConfig
 from songcoder.evaluate.baselines import PCA
+from songcoder.sdae.data import DeviceBatches, mask
 from songcoder.sdae.layer import DenoisingLayer
 from songcoder.sdae.serving import encode, load, reconstruct
 from songcoder.sdae.stack import DeepAutoencoder
@@ -75,3 +78,18 @@ def test_linear_path_refuses_tied_and_regularized_layers():
                        linear_path=True)
     with pytest.raises(ValueError, match="no linear path"):
         DenoisingLayer(8, 4, tied=False).init_linear(np.zeros((3, 8), np.float32))
+
+
+def test_noise_rescale_keeps_a_masked_row_at_the_clean_rows_expected_value():
+    x = torch.ones(400, 50)
+    gen = torch.Generator().manual_seed(0)
+    plain, scaled = mask(x, 0.3, gen), mask(x, 0.3, gen, rescale=True)
+    assert abs(float(plain.mean()) - 0.7) < 0.01 and abs(float(scaled.mean()) - 1.0) < 0.01
+    values = torch.unique(scaled)
+    assert len(values) == 2 and values[0] == 0 and abs(float(values[1]) - 1 / 0.7) < 1e-6
+    # the training batches carry it: kept entries of a noisy row are the clean ones / (1 - noise)
+    clean, noisy = next(iter(DeviceBatches(torch.randn(64, 8), batch_size=64, noise=0.5, seed=1,
+                                           rescale=True)))
+    kept = noisy != 0
+    torch.testing.assert_close(noisy[kept], clean[kept] * 2)
+    assert 0.3 < float(kept.float().mean()) < 0.7
