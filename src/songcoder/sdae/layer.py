@@ -88,12 +88,16 @@ class DenoisingLayer(nn.Module):
         the mean. A stack of such layers starts as PCA of the song vectors at the code's size."""
         if not self.kwargs["linear_path"]:
             raise ValueError("init_linear: this layer has no linear path (linear_path false)")
-        x = torch.as_tensor(x, dtype=torch.float64)
-        mean = x.mean(0)
-        _, _, vt = torch.linalg.svd(x - mean, full_matrices=False)          # as evaluate's PCA
-        k = min(self.n_out, len(vt))
+        # float64 covariance (D, D) summed over row chunks: memory stays O(D^2) for any N
+        def chunks():
+            return (torch.as_tensor(x[i:i + 8192], dtype=torch.float64)
+                    for i in range(0, len(x), 8192))
+        mean = sum(c.sum(0) for c in chunks()) / len(x)
+        cov = sum((c - mean).T @ (c - mean) for c in chunks())
+        _, vecs = torch.linalg.eigh(cov)                                    # ascending eigenvalues
+        k = min(self.n_out, len(x), self.n_in)
         u = torch.zeros(self.n_out, self.n_in, dtype=torch.float64)
-        u[:k] = vt[:k]
+        u[:k] = vecs[:, -k:].flip(1).T
         self.lin_weight.copy_(u)
         self.lin_bias.copy_(-u @ mean)
         dec = self.lin_dec_weight if hasattr(self, "lin_dec_weight") else self.dec_weight
