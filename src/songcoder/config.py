@@ -127,6 +127,11 @@ class SdaeConfig:
     # probability that a training row's input is another excerpt of the same song (the target
     # stays the row itself): the code keeps what is stable in a song; 0 = plain masked self
     excerpt_swap: float = _f(0.0, lo=0.0, hi=1.0)
+    # every layer gets a PCA-initialised linear encoder/decoder beside its non-linear units,
+    # which join through gates that start at 0 (sdae/README.md: the linear path)
+    linear_path: bool = False
+    # masked rows keep their expected value: kept entries / (1 - noise), as inverted dropout
+    noise_rescale: bool = False
     seed: int = _f(0, lo=0)
 
     def check(self) -> None:
@@ -141,6 +146,9 @@ class SdaeConfig:
         if self.optimizer == "lbfgs" and self.decay > 0:
             raise ConfigError("sdae.decay: decoupled weight decay needs a first-order optimizer; "
                               "set decay: 0 with lbfgs")
+        if self.linear_path and (self.tied or self.regularizer != "none"):
+            raise ConfigError("sdae.linear_path: needs tied false and regularizer none, got "
+                              f"tied {self.tied}, regularizer {self.regularizer!r}")
 
 
 @dataclass(frozen=True)

@@ -73,12 +73,17 @@ def swap_rows(idx: torch.Tensor, spans: tuple[torch.Tensor, torch.Tensor], p: fl
     return torch.where((u < p) & (size > 1), other, idx)
 
 
-def mask(x: torch.Tensor, fraction: float, generator: torch.Generator) -> torch.Tensor:
-    """Masking noise: each entry zeroed independently with probability `fraction` (Vincent 2010)."""
+def mask(x: torch.Tensor, fraction: float, generator: torch.Generator, *,
+         rescale: bool = False) -> torch.Tensor:
+    """Masking noise: each entry zeroed independently with probability `fraction` (Vincent 2010).
+
+    rescale: the kept entries are divided by 1 - fraction (as inverted dropout), so a masked row
+    has the clean row's expected value: a model that learned to fill in masked inputs then does
+    not overshoot on a clean one, where nothing is missing (sdae/README.md: the linear path)."""
     if fraction <= 0:
         return x
     keep = torch.rand(x.shape, generator=generator, device=x.device) >= fraction
-    return x * keep
+    return x * keep / (1.0 - fraction) if rescale else x * keep
 
 
 class DeviceBatches:
@@ -94,8 +99,9 @@ class DeviceBatches:
     def __init__(self, x: torch.Tensor, *, batch_size: int, noise: float, seed: int,
                  shuffle: bool = True, epoch: Callable[[], int] = lambda: 0,
                  rank: int = 0, world: int = 1, swap: float = 0.0,
-                 spans: tuple[torch.Tensor, torch.Tensor] | None = None):
+                 spans: tuple[torch.Tensor, torch.Tensor] | None = None, rescale: bool = False):
         self.x, self.batch_size, self.noise, self.seed = x, batch_size, noise, seed
+        self.rescale = rescale
         self.shuffle, self.epoch, self.rank, self.world = shuffle, epoch, rank, world
         self.swap, self.spans = (swap, spans) if spans is not None else (0.0, None)
 
@@ -121,17 +127,18 @@ class DeviceBatches:
             clean = self.x.index_select(0, rows)                               # (B, D)
             source = clean if self.swap <= 0 else self.x.index_select(
                 0, swap_rows(rows, self.spans, self.swap, gen))
-            yield clean, mask(source, self.noise, gen)
+            yield clean, mask(source, self.noise, gen, rescale=self.rescale)
 
 
 class MatrixDataModule(L.LightningDataModule):
     """Train/val matrices moved to the trainer's device in `setup`; val keeps a fixed mask."""
 
     def __init__(self, x_train, x_val, *, batch_size: int, noise: float, seed: int,
-                 val_batch_size: int = 8192, swap: float = 0.0, songs=None):
+                 val_batch_size: int = 8192, swap: float = 0.0, songs=None,
+                 rescale: bool = False):
         super().__init__()
         self.host = {"train": x_train, "val": x_val}
-        self.batch_size, self.noise, self.seed = batch_size, noise, seed
+        self.batch_size, self.noise, self.seed, self.rescale = batch_size, noise, seed, rescale
         # songs: (train, val) song label per row, for the same-song swap
         self.swap = swap
         self.spans = {k: song_spans(v) for k, v in zip(("train", "val"), songs)
@@ -155,7 +162,7 @@ class MatrixDataModule(L.LightningDataModule):
         return DeviceBatches(self.data["train"], batch_size=self.batch_size, noise=self.noise,
                              seed=self.seed, epoch=lambda: self.trainer.current_epoch,
                              rank=rank, world=world, swap=self.swap,
-                             spans=self.spans.get("train"))
+                             spans=self.spans.get("train"), rescale=self.rescale)
 
     def val_dataloader(self) -> DeviceBatches | list:
         if "val" not in self.data or len(self.data["val"]) == 0:
@@ -163,4 +170,4 @@ class MatrixDataModule(L.LightningDataModule):
         rank, world = self._rank_world()
         return DeviceBatches(self.data["val"], batch_size=self.val_batch_size, noise=self.noise,
                              seed=self.seed + 7919, shuffle=False, rank=rank, world=world,
-                             swap=self.swap, spans=self.spans.get("val"))
+                             swap=self.swap, spans=self.spans.get("val"), rescale=self.rescale)

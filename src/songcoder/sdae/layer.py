@@ -36,7 +36,7 @@ class DenoisingLayer(nn.Module):
     def __init__(self, n_in: int, n_out: int, *, activation: str = "sigmoid",
                  out_activation: str = "linear", tied: bool = True, regularizer: str = "none",
                  sparsity_target: float = 0.05, sparsity_weight: float = 3.0,
-                 weight_decay: float = 1e-4):
+                 weight_decay: float = 1e-4, linear_path: bool = False):
         super().__init__()
         for name, val in (("activation", activation), ("out_activation", out_activation)):
             if val not in ACTIVATIONS:
@@ -46,10 +46,12 @@ class DenoisingLayer(nn.Module):
         if regularizer == "sparse" and activation not in UNIT_RANGE:
             raise ValueError(f"regularizer 'sparse' needs codes in [0, 1] (activation sigmoid or "
                              f"trelu), got activation {activation!r}")
+        if linear_path and (tied or regularizer != "none"):
+            raise ValueError("linear_path: needs tied false and regularizer none")
         self.kwargs: dict[str, Any] = dict(
             n_in=n_in, n_out=n_out, activation=activation, out_activation=out_activation,
             tied=tied, regularizer=regularizer, sparsity_target=sparsity_target,
-            sparsity_weight=sparsity_weight, weight_decay=weight_decay)
+            sparsity_weight=sparsity_weight, weight_decay=weight_decay, linear_path=linear_path)
         self.act = ACTIVATIONS[activation]
         self.out_act = ACTIVATIONS[out_activation]
         self.regularizer = regularizer
@@ -60,9 +62,47 @@ class DenoisingLayer(nn.Module):
         self.dec_weight = None if tied else nn.Parameter(
             torch.empty(n_in, n_out).uniform_(-bound, bound))                          # (D, H)
         self.dec_bias = nn.Parameter(torch.zeros(n_in))
+        if linear_path:
+            self._add_linear_path(n_in, n_out)
         # per-feature reconstruction weights (weights.feature_weights); a training choice, not
         # part of the model, so not saved with it
         self.register_buffer("loss_weight", None, persistent=False)
+
+    def _add_linear_path(self, n_in: int, n_out: int) -> None:
+        """A linear encoder/decoder beside the non-linear units, which enter through per-unit
+        gates that start at 0: the layer starts as the linear map (PCA once `init_linear` has
+        run) and its non-linear units learn only what that map misses. A linear `out_activation`
+        needs no second decoder: the linear path is the decoder (`dec_weight`, `dec_bias`)."""
+        self.lin_weight = nn.Parameter(torch.zeros(n_out, n_in))                      # (H, D)
+        self.lin_bias = nn.Parameter(torch.zeros(n_out))
+        self.gate = nn.Parameter(torch.zeros(n_out))
+        if self.kwargs["out_activation"] != "linear":
+            self.lin_dec_weight = nn.Parameter(torch.zeros(n_in, n_out))              # (D, H)
+            self.dec_act_bias = nn.Parameter(torch.zeros(n_in))
+            self.dec_gate = nn.Parameter(torch.zeros(n_in))
+
+    @torch.no_grad()
+    def init_linear(self, x) -> None:
+        """Set the linear path to PCA of the layer's training input `x` (N, n_in): encoder the
+        top n_out components (units beyond min(N, n_in) get none), decoder their transpose and
+        the mean. A stack of such layers starts as PCA of the song vectors at the code's size."""
+        if not self.kwargs["linear_path"]:
+            raise ValueError("init_linear: this layer has no linear path (linear_path false)")
+        # float64 covariance (D, D) summed over row chunks: memory stays O(D^2) for any N
+        def chunks():
+            return (torch.as_tensor(x[i:i + 8192], dtype=torch.float64)
+                    for i in range(0, len(x), 8192))
+        mean = sum(c.sum(0) for c in chunks()) / len(x)
+        cov = sum((c - mean).T @ (c - mean) for c in chunks())
+        _, vecs = torch.linalg.eigh(cov)                                    # ascending eigenvalues
+        k = min(self.n_out, len(x), self.n_in)
+        u = torch.zeros(self.n_out, self.n_in, dtype=torch.float64)
+        u[:k] = vecs[:, -k:].flip(1).T
+        self.lin_weight.copy_(u)
+        self.lin_bias.copy_(-u @ mean)
+        dec = self.lin_dec_weight if hasattr(self, "lin_dec_weight") else self.dec_weight
+        dec.copy_(u.t())
+        self.dec_bias.copy_(mean)                                            # copy_ casts to float32
 
     def set_loss_weight(self, weight: torch.Tensor | None) -> None:
         self.loss_weight = None if weight is None else weight.to(self.dec_bias)
@@ -87,9 +127,15 @@ class DenoisingLayer(nn.Module):
             self.kwargs["tied"] = False
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return self.act(F.linear(x, self.weight, self.bias))                 # (B, H)
+        h = self.act(F.linear(x, self.weight, self.bias))                    # (B, H)
+        if self.kwargs["linear_path"]:
+            h = F.linear(x, self.lin_weight, self.lin_bias) + self.gate * h
+        return h
 
     def decode(self, h: torch.Tensor) -> torch.Tensor:
+        if hasattr(self, "lin_dec_weight"):                                  # non-linear output + linear path
+            return (F.linear(h, self.lin_dec_weight, self.dec_bias)
+                    + self.dec_gate * self.out_act(F.linear(h, self.w_dec, self.dec_act_bias)))
         return self.out_act(F.linear(h, self.w_dec, self.dec_bias))         # (B, D)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

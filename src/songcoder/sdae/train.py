@@ -34,7 +34,8 @@ def make_layer(cfg: SdaeConfig, k: int, n_in: int) -> DenoisingLayer:
         # codes in the activation's range; rank-ordered layer 1 uses the O(H^2) linear form.
         out_activation="linear" if k == 1 else cfg.activation,
         tied=cfg.tied, regularizer=cfg.regularizer, sparsity_target=cfg.sparsity_target,
-        sparsity_weight=cfg.sparsity_weight, weight_decay=cfg.weight_decay)
+        sparsity_weight=cfg.sparsity_weight, weight_decay=cfg.weight_decay,
+        linear_path=cfg.linear_path)
 
 
 def _fit(net: nn.Module, cfg: SdaeConfig, trainer_cfg: TrainerConfig, *, stage: str, epochs: int,
@@ -42,7 +43,7 @@ def _fit(net: nn.Module, cfg: SdaeConfig, trainer_cfg: TrainerConfig, *, stage: 
          **trainer_kw) -> tuple[dict[str, Any], AutoencoderModule]:
     L.seed_everything(seed, workers=False, verbose=False)
     dm = MatrixDataModule(x_train, x_val, batch_size=cfg.batch_size, noise=noise, seed=seed,
-                          swap=cfg.excerpt_swap, songs=songs)
+                          swap=cfg.excerpt_swap, songs=songs, rescale=cfg.noise_rescale)
     # keep_best judges an epoch by what it minimises: a rank-ordered fine-tuning's objective is
     # every prefix of the code, and the full reconstruction alone would prefer its first epochs
     best_on = "val_loss" if getattr(net, "rank_ordered", False) else "val_rel_error"
@@ -86,6 +87,8 @@ def pretrain_layer(cfg: SdaeConfig, trainer_cfg: TrainerConfig, k: int, x_train,
         raise ValueError(f"layer k: expected 1..{len(cfg.layers)}, got {k}")
     L.seed_everything(cfg.seed + k, verbose=False)                       # the initial weights
     layer = make_layer(cfg, k, int(x_train.shape[1]))
+    if cfg.linear_path:                          # the layer starts as PCA of its input
+        layer.init_linear(x_train)
     if k == 1:                                   # the only layer that sees the song vector
         layer.set_loss_weight(feature_weights(layer.n_in, cfg.pretrain_loudness_weight))
     metrics, _ = _fit(layer, cfg, trainer_cfg, stage=f"pretrain_{k}", epochs=cfg.pretrain_epochs,
