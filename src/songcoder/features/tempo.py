@@ -1,10 +1,13 @@
 """Tempo and bar phase from band energies: onset envelope + periodicity analysis, no beat tracker.
 
 Onset envelope (Scheirer-style band energy flux): the half-wave rectified frame-to-frame rise
-of each loudness band's power, averaged within three band groups (below 200 Hz, 200-2000 Hz,
-above 2 kHz), each group divided by its mean so kick, snare and cymbal ranges weigh alike,
-summed and lightly smoothed. Power (not dB) flux lets loud, accented events dominate, which
-is what marks the beat; dB flux would count a quiet hi-hat as much as a kick drum.
+of each loudness band's log-compressed power, log(1 + C * power / the band's median), averaged
+within three band groups (below 200 Hz, 200-2000 Hz, above 2 kHz), each group divided by its
+mean so kick, snare and cymbal ranges weigh alike, summed and lightly smoothed. The compression
+(as in librosa's and madmom's log spectra) keeps a loud passage from drowning the pulse of the
+quiet ones; C = 100 still lets a note 20 dB above the band's median count about twice one at
+the median. On real music (tuning packages) it raised agreement with madmom from 0.78 to 0.96;
+plain power flux, which main used, was tuned on the synthetic corpus only.
 
 Tempo: two periodicity measures on a log-spaced BPM grid, multiplied (Peeters 2007):
   - ACF comb: mean autocorrelation at 1..4 beat periods. Peaks at the beat period and its
@@ -13,8 +16,14 @@ Tempo: two periodicity measures on a log-spaced BPM grid, multiplied (Peeters 20
   - Fourier tempogram: magnitude of the envelope's spectrum at the beat frequency. Peaks at
     the beat frequency and its multiples (8ths, 16ths), but weakly at half tempo when beats
     1 and 3 carry as much as 2 and 4.
-Only the beat level is high in both. A broad log-normal prior (centre 120 BPM, 1.5 octaves)
-breaks near-ties; parabolic interpolation refines the peak.
+Only the beat level is high in both. A log-normal prior (centre 120 BPM, one octave, as in
+librosa) breaks near-ties; parabolic interpolation refines the peak. The grid reaches an octave
+below min_bpm and half again above max_bpm, and the winner is folded into the range by
+octaves: a song whose strongest pulse lies outside the range gets that pulse's octave, not the
+bound (issue 12: whole real tracks piled up at 60 BPM, the edge of a grid whose score only
+rose towards it). Songs longer than LONG_S are scored in overlapping WINDOW_S windows, each
+window's score scaled to peak 1 and summed, so a tempo that drifts over a long track still
+adds up where one global autocorrelation smears it.
 
 Bar phase: the beat phase maximises the onset envelope folded at the beat period; the downbeat
 is the one of the 4 beats whose start is loudest overall, loudest in the bass, and where the
@@ -32,7 +41,10 @@ import scipy.fft
 from songcoder.features import layout
 
 PRIOR_CENTER_BPM = 120.0
-PRIOR_OCTAVES = 1.5            # std of the log2-tempo prior
+PRIOR_OCTAVES = 1.0            # std of the log2-tempo prior
+GRID_BELOW, GRID_ABOVE = 0.5, 1.5  # search grid: min_bpm * GRID_BELOW .. max_bpm * GRID_ABOVE
+COMPRESS = 100.0               # log(1 + COMPRESS * power / band median) before the flux
+LONG_S, WINDOW_S = 60.0, 30.0  # songs longer than LONG_S: windowed score (hop WINDOW_S / 2)
 GRID_STEP = 0.004              # relative spacing of the BPM grid
 COMB = 4                       # beat multiples in the ACF comb
 GROUP_EDGES_HZ = (200.0, 2000.0)   # onset band groups: low | mid | high
@@ -54,7 +66,9 @@ def onset_envelope(band_power: np.ndarray, band_hz: np.ndarray) -> np.ndarray:
     n = len(band_power)
     if n < 2:
         return np.zeros(n, np.float32)
-    flux = np.diff(band_power, axis=0, prepend=band_power[:1])
+    med = np.median(band_power, axis=0)
+    comp = np.log1p(band_power * (COMPRESS / np.maximum(med, 1e-12)), dtype=np.float32)
+    flux = np.diff(comp, axis=0, prepend=comp[:1])
     np.maximum(flux, 0, out=flux)
     groups = np.digitize(band_hz, GROUP_EDGES_HZ)
     o = np.zeros(n, np.float64)
@@ -110,26 +124,47 @@ def tempo_scores(o: np.ndarray, fps: float, bpm: np.ndarray) -> dict[str, np.nda
     return {"acf": acf, "comb": comb, "dft": dft}
 
 
+def _windows(o: np.ndarray, fps: float) -> list[np.ndarray]:
+    """The whole envelope, or overlapping WINDOW_S windows of it for songs over LONG_S."""
+    w = int(WINDOW_S * fps)
+    if len(o) <= LONG_S * fps:
+        return [o]
+    starts = np.linspace(0, len(o) - w, int(np.ceil((len(o) - w) / (w // 2))) + 1).astype(int)
+    return [o[s: s + w] for s in starts]
+
+
 def estimate_tempo(o: np.ndarray, fps: float, min_bpm: float, max_bpm: float
                    ) -> tuple[float, float]:
-    """(bpm, confidence) from an onset envelope."""
-    bpm = np.exp(np.arange(math.log(min_bpm), math.log(max_bpm) + 1e-9, math.log1p(GRID_STEP)))
+    """(bpm, confidence) from an onset envelope; bpm within [min_bpm, max_bpm]."""
+    bpm = np.exp(np.arange(math.log(min_bpm * GRID_BELOW), math.log(max_bpm * GRID_ABOVE) + 1e-9,
+                           math.log1p(GRID_STEP)))
     prior = np.exp(-0.5 * (np.log2(bpm / PRIOR_CENTER_BPM) / PRIOR_OCTAVES) ** 2)
+    fallback = float(np.clip(PRIOR_CENTER_BPM, min_bpm, max_bpm))
     o = _detrend(np.asarray(o, np.float64), fps)
     if len(o) < 4 or not np.any(o):
-        return float(bpm[np.argmax(prior)]), 0.0
-    s = tempo_scores(o, fps, bpm)
-    score = np.maximum(s["comb"], 0) * s["dft"] * prior
+        return fallback, 0.0
+    score = np.zeros(len(bpm))
+    combs = []
+    for win in _windows(o, fps):
+        s = tempo_scores(win, fps, bpm)
+        sc = np.maximum(s["comb"], 0) * s["dft"]
+        if sc.max() > 0:                       # a silent window adds nothing
+            score += sc / sc.max()
+            combs.append(s["comb"])
+    score *= prior
     i = int(np.argmax(score))
     if score[i] <= 0:
-        return float(bpm[np.argmax(prior)]), 0.0
+        return fallback, 0.0
     best = bpm[i]
     if 0 < i < len(bpm) - 1:                                           # parabolic refinement
         a, b, c = score[i - 1], score[i], score[i + 1]
         den = a - 2 * b + c
         if den < 0:
             best = bpm[i] * (1 + GRID_STEP) ** (0.5 * (a - c) / den)
-    return float(np.clip(best, min_bpm, max_bpm)), float(np.clip(s["comb"][i], 0.0, 1.0))
+    best *= 2.0 ** max(0, math.ceil(math.log2(min_bpm / best)))      # fold into the range
+    best /= 2.0 ** max(0, math.ceil(math.log2(best / max_bpm)))
+    conf = float(np.mean([c[i] for c in combs]))
+    return float(np.clip(best, min_bpm, max_bpm)), float(np.clip(conf, 0.0, 1.0))
 
 
 def _fold(o: np.ndarray, period: float, phases: np.ndarray) -> np.ndarray:
