@@ -1,17 +1,10 @@
 """Tempo and bar phase from band energies: onset envelope + periodicity analysis, no beat tracker.
 
-Onset envelopes (Scheirer-style band energy flux): the half-wave rectified frame-to-frame rise
-of each loudness band, averaged within three band groups (below 200 Hz, 200-2000 Hz, above
-2 kHz), each group divided by its mean so kick, snare and cymbal ranges weigh alike, summed and
-lightly smoothed. Two of them, from the same bands:
-  - accent envelope, the flux of linear power: loud, accented events dominate, which is what
-    marks the beat *level* (a quiet hi-hat counts far less than a kick drum);
-  - pulse envelope, the flux of log(1 + C * power / the band's median), as in librosa's and
-    madmom's log spectra: quiet instruments and quiet passages keep their pulse, so it finds
-    the tempo *up to an octave* far better on real music. On the tuning packages (asc,
-    drascula, hyperrogue) it raised agreement with madmom (x2/x3 allowed) from 0.78 to 0.96,
-    but alone it picked the 8th-note level of the synthetic corpus's songs (Acc1 0.99 -> 0.82).
-So the pulse envelope chooses the tempo, and the accent envelope chooses among its octaves.
+Onset envelope (Scheirer-style band energy flux): the half-wave rectified frame-to-frame rise
+of each loudness band's power, averaged within three band groups (below 200 Hz, 200-2000 Hz,
+above 2 kHz), each group divided by its mean so kick, snare and cymbal ranges weigh alike,
+summed and lightly smoothed. Power (not dB) flux lets loud, accented events dominate, which
+is what marks the beat; dB flux would count a quiet hi-hat as much as a kick drum.
 
 Tempo: two periodicity measures on a log-spaced BPM grid, multiplied (Peeters 2007):
   - ACF comb: mean autocorrelation at 1..4 beat periods. Peaks at the beat period and its
@@ -21,14 +14,16 @@ Tempo: two periodicity measures on a log-spaced BPM grid, multiplied (Peeters 20
     the beat frequency and its multiples (8ths, 16ths), but weakly at half tempo when beats
     1 and 3 carry as much as 2 and 4.
 Only the beat level is high in both. A broad log-normal prior (centre 120 BPM, 1.5 octaves)
-breaks near-ties; parabolic interpolation refines the peak. The grid reaches a quarter past
-min_bpm and max_bpm, and the answer is folded into the range by octaves: a song whose pulse
-peaks just outside the range gets that pulse's octave instead of the bound (issue 12: whole
-real tracks piled up at 60 BPM, the edge of a grid whose score only rose towards it). Songs
-longer than LONG_S are scored in overlapping WINDOW_S windows, each scaled to peak 1 and
-summed, so a tempo that drifts over a long track still adds up.
+breaks near-ties; parabolic interpolation refines the peak.
 
-Bar phase: the beat phase maximises the accent envelope folded at the beat period; the downbeat
+Bounds (issue 12: real tracks piled up at exactly 60 BPM): the grid reaches a quarter past
+min_bpm and max_bpm, and the answer is folded into the range by octaves, so a pulse just
+outside the range comes out at its octave instead of at the bound, where a grid that stopped
+at the bound found only the edge of a score still rising towards it. Songs longer than LONG_S
+are scored in overlapping WINDOW_S windows, each scaled to peak 1 and summed, so a tempo that
+drifts over a long track still adds up where one autocorrelation of the whole smears it.
+
+Bar phase: the beat phase maximises the onset envelope folded at the beat period; the downbeat
 is the one of the 4 beats whose start is loudest overall, loudest in the bass, and where the
 spectrum changes most from a beat earlier (chords and bass notes change on downbeats).
 """
@@ -46,8 +41,6 @@ from songcoder.features import layout
 PRIOR_CENTER_BPM = 120.0
 PRIOR_OCTAVES = 1.5            # std of the log2-tempo prior
 GRID_BELOW, GRID_ABOVE = 0.75, 1.25  # search grid: min_bpm * GRID_BELOW .. max_bpm * GRID_ABOVE
-COMPRESS = 100.0               # pulse envelope: log(1 + COMPRESS * power / band median)
-OCTAVE_TOL = 0.03              # an octave of the tempo is looked for within 3 %
 LONG_S, WINDOW_S = 60.0, 30.0  # songs longer than LONG_S: windowed score (hop WINDOW_S / 2)
 GRID_STEP = 0.004              # relative spacing of the BPM grid
 COMB = 4                       # beat multiples in the ACF comb
@@ -65,16 +58,11 @@ class TempoEstimate:
     confidence: float          # ACF comb value at the tempo, 0..1
 
 
-def onset_envelope(band_power: np.ndarray, band_hz: np.ndarray, *, compress: bool = False
-                   ) -> np.ndarray:
-    """(frames, bands) linear band power, band centres in Hz -> (frames,) onset strength:
-    the accent envelope, or with compress the pulse envelope (see the module docstring)."""
+def onset_envelope(band_power: np.ndarray, band_hz: np.ndarray) -> np.ndarray:
+    """(frames, bands) linear band power, band centres in Hz -> (frames,) onset strength."""
     n = len(band_power)
     if n < 2:
         return np.zeros(n, np.float32)
-    if compress:
-        med = np.median(band_power, axis=0)
-        band_power = np.log1p(band_power * (COMPRESS / np.maximum(med, 1e-12)), dtype=np.float32)
     flux = np.diff(band_power, axis=0, prepend=band_power[:1])
     np.maximum(flux, 0, out=flux)
     groups = np.digitize(band_hz, GROUP_EDGES_HZ)
@@ -154,10 +142,9 @@ def _score(o: np.ndarray, fps: float, bpm: np.ndarray) -> tuple[np.ndarray, np.n
     return score, (np.mean(combs, axis=0) if combs else np.zeros(len(bpm)))
 
 
-def estimate_tempo(o: np.ndarray, fps: float, min_bpm: float, max_bpm: float,
-                   accent: np.ndarray | None = None) -> tuple[float, float]:
-    """(bpm, confidence) from an onset envelope o; bpm within [min_bpm, max_bpm]. With an
-    accent envelope, o finds the tempo and accent chooses among its octaves."""
+def estimate_tempo(o: np.ndarray, fps: float, min_bpm: float, max_bpm: float
+                   ) -> tuple[float, float]:
+    """(bpm, confidence) from an onset envelope; bpm within [min_bpm, max_bpm]."""
     bpm = np.exp(np.arange(math.log(min_bpm * GRID_BELOW), math.log(max_bpm * GRID_ABOVE) + 1e-9,
                            math.log1p(GRID_STEP)))
     prior = np.exp(-0.5 * (np.log2(bpm / PRIOR_CENTER_BPM) / PRIOR_OCTAVES) ** 2)
@@ -170,15 +157,6 @@ def estimate_tempo(o: np.ndarray, fps: float, min_bpm: float, max_bpm: float,
     i = int(np.argmax(score))
     if score[i] <= 0:
         return fallback, 0.0
-    if accent is not None and np.any(accent):
-        acc_score = _score(_detrend(np.asarray(accent, np.float64), fps), fps, bpm)[0] * prior
-        lb = np.log(bpm)
-        octaves = [np.flatnonzero(np.abs(lb - lb[i] - k * math.log(2)) <= math.log1p(OCTAVE_TOL))
-                   for k in (-2, -1, 0, 1, 2)]
-        j = max((near[np.argmax(acc_score[near])] for near in octaves if len(near)),
-                key=lambda j: acc_score[j])
-        if acc_score[j] > 0:                   # the accent's strongest octave of bpm[i]
-            i, score = j, acc_score
     best = bpm[i]
     if 0 < i < len(bpm) - 1:                                           # parabolic refinement
         a, b, c = score[i - 1], score[i], score[i + 1]
@@ -252,8 +230,7 @@ def analyse(loud_power: np.ndarray, loud_db: np.ndarray, low_db: np.ndarray, fps
     bass-band level (dB, (frames,)); frame f is centred at frame_t0 + f / fps seconds."""
     centres = np.sqrt(layout.LOUDNESS_EDGES_HZ[:-1] * layout.LOUDNESS_EDGES_HZ[1:])
     o = onset_envelope(loud_power, centres)
-    pulse = onset_envelope(loud_power, centres, compress=True)
-    bpm, conf = estimate_tempo(pulse, fps, min_bpm, max_bpm, accent=o)
+    bpm, conf = estimate_tempo(o, fps, min_bpm, max_bpm)
     # downbeat accents: overall and bass level, and the change of spectrum from the beat before
     # (chords and bass notes change on downbeats)
     total = 10 * np.log10(loud_power.sum(axis=1, dtype=np.float64) + 1e-10)
