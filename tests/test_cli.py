@@ -76,9 +76,9 @@ def test_similar_shows_bpm_and_keeps_tempo_compatible_songs(pipeline):
     assert [r["path"] for r in kept] == fits and 1 <= len(fits) < 12
     table = run(["songcoder", "similar", song, "--k", "3"], pipeline.path).stdout.splitlines()
     # the header's BPM is the query file's, recomputed; `own` is the index's, rounded to 3
-    # decimals then to 1, so the two may differ in the last digit (113.4498 vs 113.45)
+    # decimals then to 1, so the two may differ by one in the last digit (113.4 vs 113.5)
     head = re.search(r": ([0-9.]+) BPM", table[0])
-    assert head and abs(float(head[1]) - own) <= 0.051, (table[0], own)
+    assert head and abs(float(head[1]) - own) <= 0.1 + 1e-9, (table[0], own)
     assert "BPM" in table[1] and len(table) == 5
 
 
