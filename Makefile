@@ -36,11 +36,11 @@ real: setup                ## fetch ~12 h of free game music, run the pipeline o
 	PATH="$(BIN):$$PATH" $(BIN)/dvc exp run -S data.source=folder -S data.folder=$(REAL)
 	@$(BIN)/songcoder summary
 
-test: setup                ## the fast test suite (what CI runs)
-	PATH="$(BIN):$$PATH" $(BIN)/python -m pytest
+test: setup                ## the fast test suite (what CI runs), one worker per core
+	PATH="$(BIN):$$PATH" $(BIN)/python -m pytest -n auto
 
 test-slow: setup           ## the long tests only
-	PATH="$(BIN):$$PATH" $(BIN)/python -m pytest -m slow
+	PATH="$(BIN):$$PATH" $(BIN)/python -m pytest -n auto -m slow
 
 bench: setup               ## speed and scale figures -> benchmarks/results/*.json
 	for b in benchmarks/*.py; do PATH="$(BIN):$$PATH" $(BIN)/python $$b || exit 1; done

@@ -172,7 +172,10 @@ def main() -> None:
     if args.report:
         return report()
     torch.set_num_threads(1)
-    base = load_section("sdae", args.params)
+    # "default" is the stack without the linear path, as it was before the path became the
+    # default (the variants switch it on by name)
+    base = dataclasses.replace(load_section("sdae", args.params), linear_path=False,
+                               noise_rescale=False)
     splits = ["val", "test"] if args.test else ["val"]
     log = lambda m: print(time.strftime("%H:%M:%S"), m, flush=True)      # noqa: E731
     for spec in args.corpus:

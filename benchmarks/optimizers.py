@@ -181,7 +181,8 @@ def sdae_config(run: dict[str, Any], pretrain_epochs: int, finetune_epochs: int,
             kw["batch_size"] = full_batch_lbfgs
     if "noise" in run:
         kw["noise"] = kw["finetune_noise"] = run["noise"]
-    return dataclasses.replace(SdaeConfig(), **kw)
+    # seed 000's optimizer claims are about its plain stack: no linear path (sdae/README.md)
+    return dataclasses.replace(SdaeConfig(), linear_path=False, noise_rescale=False, **kw)
 
 
 _CORPORA: dict[tuple, Corpus] = {}

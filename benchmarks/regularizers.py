@@ -253,7 +253,10 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(1)                   # the machine is shared
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
-    base = load_section("sdae", ROOT / "params.yaml")          # the project's defaults
+    # the project's defaults, without the linear path (it needs regularizer none; the figures
+    # here compare the seeds' regularizers with their plain peers as the seeds built them)
+    base = dataclasses.replace(load_section("sdae", ROOT / "params.yaml"), linear_path=False,
+                               noise_rescale=False)
     base = dataclasses.replace(base, **{k: v for k, v in (
         ("pretrain_epochs", args.pretrain_epochs), ("finetune_epochs", args.finetune_epochs)) if v})
     args.log.parent.mkdir(parents=True, exist_ok=True)

@@ -49,10 +49,11 @@ def test_cross_field_and_section_errors(tmp_path: Path):
     with pytest.raises(c.ConfigError, match="sdae.finetune_rank_ordered: keeps the rank order"):
         c.build(c.SdaeConfig, "sdae", {"finetune_rank_ordered": True})
     assert c.build(c.SdaeConfig, "sdae", {"finetune_rank_ordered": True,
-                                          "regularizer": "rank_ordered"}).finetune_rank_ordered
+                                          "regularizer": "rank_ordered",
+                                          "linear_path": False}).finetune_rank_ordered
     with pytest.raises(c.ConfigError, match="sdae.finetune_rank_ordered"):
         c.build(c.SdaeConfig, "sdae", {"finetune_rank_ordered": "maybe",
-                                       "regularizer": "rank_ordered"})
+                                       "regularizer": "rank_ordered", "linear_path": False})
     p = tmp_path / "params.yaml"
     p.write_text("data: {}\nmystery: {a: 1}\n")
     with pytest.raises(c.ConfigError, match="mystery: unknown section"):

@@ -80,7 +80,7 @@ def test_sdae_stages_through_dvc(pipeline):
 @pytest.mark.slow
 def test_a_rank_ordered_code_gets_its_prefix_curve(pipeline, tmp_path):
     repo = copy_repo(pipeline, tmp_path / "repo")
-    repo.params(sdae={"regularizer": "rank_ordered", "activation": "trelu",
+    repo.params(sdae={"regularizer": "rank_ordered", "activation": "trelu", "linear_path": False,
                       "pretrain_loudness_weight": 1.0, "finetune_rank_ordered": True})
     repo.dvc("repro", "evaluate")
     units = json.loads((repo.path / "metrics/evaluate.json").read_text())["code_units"]

@@ -129,9 +129,9 @@ class SdaeConfig:
     excerpt_swap: float = _f(0.0, lo=0.0, hi=1.0)
     # every layer gets a PCA-initialised linear encoder/decoder beside its non-linear units,
     # which join through gates that start at 0 (sdae/README.md: the linear path)
-    linear_path: bool = False
+    linear_path: bool = True
     # masked rows keep their expected value: kept entries / (1 - noise), as inverted dropout
-    noise_rescale: bool = False
+    noise_rescale: bool = True
     seed: int = _f(0, lo=0)
 
     def check(self) -> None:
@@ -147,8 +147,9 @@ class SdaeConfig:
             raise ConfigError("sdae.decay: decoupled weight decay needs a first-order optimizer; "
                               "set decay: 0 with lbfgs")
         if self.linear_path and (self.tied or self.regularizer != "none"):
-            raise ConfigError("sdae.linear_path: needs tied false and regularizer none, got "
-                              f"tied {self.tied}, regularizer {self.regularizer!r}")
+            raise ConfigError("sdae.linear_path needs sdae.tied false and sdae.regularizer none "
+                              f"(got tied {self.tied}, regularizer {self.regularizer!r}); set "
+                              "sdae.linear_path: false to use them")
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from scipy.signal import resample_poly
 from songcoder.audio import midi
 from songcoder.audio.synth import render_song
 from songcoder.features.extract import file_features, song_features
+from tests.features.test_tempo import click_track
 
 SR = 22050
 
@@ -82,3 +83,27 @@ def test_midi_file_is_well_formed(tmp_path):
     assert int.from_bytes(b[18:22], "big") == len(b) - 22
     assert b[-4:] == b"\x00\xff\x2f\x00"
     assert first == pytest.approx(1.0)                          # 2 pickup beats at 120 BPM
+
+
+@pytest.mark.parametrize("bpm", [205, 215])
+def test_pulse_above_the_range_is_folded_to_its_half_not_the_bound(bpm):
+    """Clicks a little faster than max_bpm (200): the answer is the half tempo, an octave of
+    the truth, not 199.5 at the bound (the grid used to stop at max_bpm, so a pulse past it
+    left a score rising to the edge; 215 BPM even came out at a third, 71.6)."""
+    sr = 11025
+    x = click_track(bpm, sr, 30.0, 0.1)
+    f = song_features(x, sr, min_bpm=60, max_bpm=200)
+    assert abs(f.tempo_bpm / (bpm / 2) - 1) <= 0.04, f.tempo_bpm
+
+
+def test_long_ambient_song_is_not_at_a_bound():
+    """Ten minutes of a swelling chord over hiss, no beat at all: whatever tempo comes out, it
+    must not be a bound (issue 12: long real files came out at exactly 60.0 BPM)."""
+    sr = 11025
+    rng = np.random.default_rng(0)
+    t = np.arange(600 * sr) / sr
+    x = sum(np.sin(2 * np.pi * f * t + rng.uniform(0, 6)) for f in (110, 165, 220, 277)) * 0.05
+    x *= 1 + 0.5 * np.sin(2 * np.pi * t / 7.0)
+    x += 0.01 * rng.standard_normal(len(t))
+    f = song_features(x.astype(np.float32), sr, min_bpm=60, max_bpm=200)
+    assert 60 * 1.005 < f.tempo_bpm < 200 / 1.005, f.tempo_bpm

@@ -72,8 +72,8 @@ def test_checkpoints_rebuild_the_model_from_the_file_alone(songs, small_cfg, cpu
 
 @pytest.mark.parametrize("over", [
     dict(optimizer="lbfgs", lr=1.0, batch_size=100, decay=0.0),
-    dict(regularizer="rank_ordered", activation="trelu"),
-    dict(regularizer="sparse", activation="sigmoid", tied=False),
+    dict(regularizer="rank_ordered", activation="trelu", linear_path=False),
+    dict(regularizer="sparse", activation="sigmoid", tied=False, linear_path=False),
     dict(optimizer="adam_centered"),
 ])
 def test_variants_train_through_lightning(songs, small_cfg, cpu, over):
@@ -104,7 +104,7 @@ def test_finetune_rank_ordered_trains_the_deep_prefix_cost(songs, small_cfg, cpu
 
     tr, va, _ = songs
     cfg = dataclasses.replace(small_cfg, layers=[24, 6], regularizer="rank_ordered",
-                              finetune_rank_ordered=True, finetune_epochs=3)
+                              finetune_rank_ordered=True, finetune_epochs=3, linear_path=False)
     _, l1 = pretrain_layer(cfg, cpu, 1, tr, va)
     _, l2 = pretrain_layer(cfg, cpu, 2, encode(l1, tr), encode(l1, va))
     metrics, model = finetune(cfg, cpu, [l1, l2], tr, va)

@@ -16,6 +16,13 @@ Tempo: two periodicity measures on a log-spaced BPM grid, multiplied (Peeters 20
 Only the beat level is high in both. A broad log-normal prior (centre 120 BPM, 1.5 octaves)
 breaks near-ties; parabolic interpolation refines the peak.
 
+Bounds (issue 12: real tracks piled up at exactly 60 BPM): the grid reaches a quarter past
+min_bpm and max_bpm, and the answer is folded into the range by octaves, so a pulse just
+outside the range comes out at its octave instead of at the bound, where a grid that stopped
+at the bound found only the edge of a score still rising towards it. Songs longer than LONG_S
+are scored in overlapping WINDOW_S windows, each scaled to peak 1 and summed, so a tempo that
+drifts over a long track still adds up where one autocorrelation of the whole smears it.
+
 Bar phase: the beat phase maximises the onset envelope folded at the beat period; the downbeat
 is the one of the 4 beats whose start is loudest overall, loudest in the bass, and where the
 spectrum changes most from a beat earlier (chords and bass notes change on downbeats).
@@ -33,6 +40,8 @@ from songcoder.features import layout
 
 PRIOR_CENTER_BPM = 120.0
 PRIOR_OCTAVES = 1.5            # std of the log2-tempo prior
+GRID_BELOW, GRID_ABOVE = 0.75, 1.25  # search grid: min_bpm * GRID_BELOW .. max_bpm * GRID_ABOVE
+LONG_S, WINDOW_S = 60.0, 30.0  # songs longer than LONG_S: windowed score (hop WINDOW_S / 2)
 GRID_STEP = 0.004              # relative spacing of the BPM grid
 COMB = 4                       # beat multiples in the ACF comb
 GROUP_EDGES_HZ = (200.0, 2000.0)   # onset band groups: low | mid | high
@@ -110,26 +119,53 @@ def tempo_scores(o: np.ndarray, fps: float, bpm: np.ndarray) -> dict[str, np.nda
     return {"acf": acf, "comb": comb, "dft": dft}
 
 
+def _windows(o: np.ndarray, fps: float) -> list[np.ndarray]:
+    """The whole envelope, or overlapping WINDOW_S windows of it for songs over LONG_S."""
+    w = int(WINDOW_S * fps)
+    if len(o) <= LONG_S * fps:
+        return [o]
+    starts = np.linspace(0, len(o) - w, int(np.ceil((len(o) - w) / (w // 2))) + 1).astype(int)
+    return [o[s: s + w] for s in starts]
+
+
+def _score(o: np.ndarray, fps: float, bpm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(comb x tempogram score, ACF comb) of a detrended envelope on the grid, summed over
+    windows of a long song (each window's score scaled to peak 1, comb averaged)."""
+    score = np.zeros(len(bpm))
+    combs = []
+    for win in _windows(o, fps):
+        s = tempo_scores(win, fps, bpm)
+        sc = np.maximum(s["comb"], 0) * s["dft"]
+        if sc.max() > 0:                       # a silent window adds nothing
+            score += sc / sc.max()
+            combs.append(s["comb"])
+    return score, (np.mean(combs, axis=0) if combs else np.zeros(len(bpm)))
+
+
 def estimate_tempo(o: np.ndarray, fps: float, min_bpm: float, max_bpm: float
                    ) -> tuple[float, float]:
-    """(bpm, confidence) from an onset envelope."""
-    bpm = np.exp(np.arange(math.log(min_bpm), math.log(max_bpm) + 1e-9, math.log1p(GRID_STEP)))
+    """(bpm, confidence) from an onset envelope; bpm within [min_bpm, max_bpm]."""
+    bpm = np.exp(np.arange(math.log(min_bpm * GRID_BELOW), math.log(max_bpm * GRID_ABOVE) + 1e-9,
+                           math.log1p(GRID_STEP)))
     prior = np.exp(-0.5 * (np.log2(bpm / PRIOR_CENTER_BPM) / PRIOR_OCTAVES) ** 2)
+    fallback = float(np.clip(PRIOR_CENTER_BPM, min_bpm, max_bpm))
     o = _detrend(np.asarray(o, np.float64), fps)
     if len(o) < 4 or not np.any(o):
-        return float(bpm[np.argmax(prior)]), 0.0
-    s = tempo_scores(o, fps, bpm)
-    score = np.maximum(s["comb"], 0) * s["dft"] * prior
+        return fallback, 0.0
+    score, comb = _score(o, fps, bpm)
+    score *= prior
     i = int(np.argmax(score))
     if score[i] <= 0:
-        return float(bpm[np.argmax(prior)]), 0.0
+        return fallback, 0.0
     best = bpm[i]
     if 0 < i < len(bpm) - 1:                                           # parabolic refinement
         a, b, c = score[i - 1], score[i], score[i + 1]
         den = a - 2 * b + c
         if den < 0:
             best = bpm[i] * (1 + GRID_STEP) ** (0.5 * (a - c) / den)
-    return float(np.clip(best, min_bpm, max_bpm)), float(np.clip(s["comb"][i], 0.0, 1.0))
+    best *= 2.0 ** max(0, math.ceil(math.log2(min_bpm / best)))      # fold into the range
+    best /= 2.0 ** max(0, math.ceil(math.log2(best / max_bpm)))
+    return float(np.clip(best, min_bpm, max_bpm)), float(np.clip(comb[i], 0.0, 1.0))
 
 
 def _fold(o: np.ndarray, period: float, phases: np.ndarray) -> np.ndarray:
