@@ -72,7 +72,7 @@ def save_pictures(model: DeepAutoencoder, x_train: np.ndarray, x_test: np.ndarra
     codes_train = encode(model, x_train)
     return [
         _save(unit_figure(model, x_train, codes_train, raw), out_dir / "units.png"),
-        _save(preferred_input_figure(model.layers[0].weight.detach().cpu().numpy(), n_inputs),
+        _save(preferred_input_figure(_input_weights(model.layers[0]), n_inputs),
               out_dir / "preferred_inputs.png"),
         _save(code_map_figure(codes_train, encode(model, x_test), *colour_by),
               out_dir / "code_map.png"),
@@ -80,6 +80,13 @@ def save_pictures(model: DeepAutoencoder, x_train: np.ndarray, x_test: np.ndarra
                                     colour_by[1], names, n_songs),
               out_dir / "reconstructions.png"),
     ]
+
+
+def _input_weights(layer) -> np.ndarray:
+    """(H, D) what drives each first-layer unit: with the linear path (sdae.linear_path) its
+    PCA-started linear part, which the gated tanh part only corrects; else the tanh weights."""
+    w = layer.lin_weight if layer.kwargs.get("linear_path") else layer.weight
+    return w.detach().cpu().numpy()
 
 
 def _unscale(norm: Norm):
@@ -193,7 +200,8 @@ def preferred_inputs(weight: np.ndarray, n_units: int) -> tuple[np.ndarray, np.n
     """Seed 004: the input of norm 1 that most excites layer-1 unit j is w_j / ||w_j||. For the
     first `n_units` units: rhythm (units, 3, 32), each 1/32 note's mean over its 12 ticks (one
     tick's weight is mostly noise, the pattern shows), and loudness (units, 30, 11)."""
-    w = weight[:n_units] / np.linalg.norm(weight[:n_units], axis=1, keepdims=True)
+    norm = np.linalg.norm(weight[:n_units], axis=1, keepdims=True)
+    w = weight[:n_units] / np.maximum(norm, 1e-12)      # a unit past PCA's rank has none: 0
     return _rhythm(w).reshape(len(w), L.RHYTHM_BANDS, -1, BIN_TICKS).mean(-1), _loudness(w)
 
 
