@@ -1,7 +1,8 @@
 """A `dvc repro` from a clean state writes the same bytes as the run before it, on CPU: a fresh
 clone of a repo whose results are committed reruns every stage (it has no DVC cache) and its
-`git status` stays clean (so ingest's synthetic audio, hashed in dvc.lock, is byte-identical too). Metrics files hold results only (timings and speeds go to MLflow) and
-round floats to 5 significant digits, so the same params give the same bytes."""
+`git status` stays clean (so ingest's synthetic audio, hashed in dvc.lock, is byte-identical
+too). Metrics files hold results only (timings and speeds go to MLflow) and round floats to 5
+significant digits, so the same params give the same bytes."""
 
 import json
 
