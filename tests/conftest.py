@@ -36,10 +36,12 @@ def tone(seconds: float, sr: int, freq: float = 220.0, channels: int = 2) -> np.
     return np.repeat(x[:, None], channels, axis=1)
 
 
+OUTSIDE_ENV = ("MLFLOW_", "DVC_", "SONGCODER_")   # the caller's store, DVC run, pipeline
+
+
 def tool_env(**extra: str) -> dict[str, str]:
     """Environment for subprocesses: the venv first on PATH, no outside MLflow server, no bars."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("MLFLOW_", "DVC_", "SONGCODER_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(OUTSIDE_ENV)}
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env["CI"] = "1"
     env["PYTHONUNBUFFERED"] = "1"
@@ -93,7 +95,7 @@ def songcoder(monkeypatch, capsys):
 
     def call(args: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
         monkeypatch.chdir(cwd)
-        for key in [k for k in os.environ if k.startswith(("MLFLOW_", "DVC_", "SONGCODER_"))]:
+        for key in [k for k in os.environ if k.startswith(OUTSIDE_ENV)]:
             monkeypatch.delenv(key)          # as tool_env: no outside store
         capsys.readouterr()
         try:

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import yaml
 
-from tests.conftest import ROOT, copy_repo, make_repo, write_audio
+from tests.conftest import OUTSIDE_ENV, ROOT, copy_repo, make_repo, write_audio
 
 README = (ROOT / "README.md").read_text()
 VENV = Path(sys.prefix)          # the project's environment, as `make setup` makes it
@@ -29,7 +29,7 @@ def readme_lines(start: str) -> list[str]:
 def shell(command: str, repo: Path, venv_on_path: bool) -> subprocess.CompletedProcess:
     """`command` in a login-like shell: the venv's bin on PATH only when activated."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("MLFLOW_", "DVC_", "SONGCODER_", "VIRTUAL_ENV", "VENV"))}
+           if not k.startswith((*OUTSIDE_ENV, "VIRTUAL_ENV", "VENV"))}
     path = [p for p in env.get("PATH", "").split(os.pathsep)
             if p and Path(p).resolve() != (VENV / "bin").resolve()]
     if venv_on_path:
