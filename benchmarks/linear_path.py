@@ -27,7 +27,8 @@ import torch
 
 from songcoder.atomic import save_json
 from songcoder.config import SdaeConfig, TrainerConfig, load_section
-from songcoder.evaluate.baselines import PCA, mean_predictor
+from songcoder.evaluate.baselines import mean_predictor
+from songcoder.pca import PCA
 from songcoder.evaluate.metrics import rel_error
 from songcoder.evaluate.retrieval import mrr_halves, precision_at_k, top1_halves, zscorer
 from songcoder.sdae import train as sdae
@@ -174,8 +175,7 @@ def main() -> None:
     torch.set_num_threads(1)
     # "default" is the stack without the linear path, as it was before the path became the
     # default (the variants switch it on by name)
-    base = dataclasses.replace(load_section("sdae", args.params), linear_path=False,
-                               noise_rescale=False)
+    base = load_section("sdae", args.params).plain_stack()
     splits = ["val", "test"] if args.test else ["val"]
     log = lambda m: print(time.strftime("%H:%M:%S"), m, flush=True)      # noqa: E731
     for spec in args.corpus:

@@ -182,7 +182,7 @@ def sdae_config(run: dict[str, Any], pretrain_epochs: int, finetune_epochs: int,
     if "noise" in run:
         kw["noise"] = kw["finetune_noise"] = run["noise"]
     # seed 000's optimizer claims are about its plain stack: no linear path (sdae/README.md)
-    return dataclasses.replace(SdaeConfig(), linear_path=False, noise_rescale=False, **kw)
+    return dataclasses.replace(SdaeConfig().plain_stack(), **kw)
 
 
 _CORPORA: dict[tuple, Corpus] = {}

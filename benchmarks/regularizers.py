@@ -39,7 +39,8 @@ import torch
 
 from songcoder.atomic import save_json, save_text
 from songcoder.config import SdaeConfig, TrainerConfig, load_section
-from songcoder.evaluate.baselines import PCA, mean_predictor
+from songcoder.evaluate.baselines import mean_predictor
+from songcoder.pca import PCA
 from songcoder.evaluate.codes import activation_stats, best_units, pca_curve, prefix_curve
 from songcoder.evaluate.metrics import rel_error
 from songcoder.evaluate.plots import _save, plt
@@ -255,8 +256,7 @@ def main() -> None:
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
     # the project's defaults, without the linear path (it needs regularizer none; the figures
     # here compare the seeds' regularizers with their plain peers as the seeds built them)
-    base = dataclasses.replace(load_section("sdae", ROOT / "params.yaml"), linear_path=False,
-                               noise_rescale=False)
+    base = load_section("sdae", ROOT / "params.yaml").plain_stack()
     base = dataclasses.replace(base, **{k: v for k, v in (
         ("pretrain_epochs", args.pretrain_epochs), ("finetune_epochs", args.finetune_epochs)) if v})
     args.log.parent.mkdir(parents=True, exist_ok=True)

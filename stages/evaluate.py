@@ -19,7 +19,7 @@ from songcoder.atomic import save_json, save_text
 from songcoder.audio.collection import read_manifest, to_csv
 from songcoder.errors import UserError
 from songcoder.evaluate import code_figure, librosa_baseline, pictures, plots
-from songcoder.evaluate.baselines import PCA
+from songcoder.pca import PCA
 from songcoder.evaluate.report import evaluate_all
 from songcoder.features.norm import read_norm
 from songcoder.figures import results

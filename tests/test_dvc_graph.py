@@ -248,6 +248,13 @@ def test_editing_a_module_shows_every_stage_that_imports_it(pipeline, tmp_path):
         importers = {n for n, s in stages.items() if ROOT / rel in closure(script_of(s.cmd))}
         covering = {n for n, s in stages.items() if covered(ROOT / rel, deps_of(s))}
         assert importers and importers <= shown <= covering, (rel, sorted(shown), sorted(importers))
+    # what cannot change a result stales nothing (.dvcignore): bytecode beside the sources, as
+    # Python writes it unless PYTHONDONTWRITEBYTECODE is set, and prose in a source folder
+    (repo.path / "src/songcoder/sdae/__pycache__").mkdir(exist_ok=True)
+    (repo.path / "src/songcoder/sdae/__pycache__/layer.cpython-311.pyc").write_bytes(b"\0")
+    readme = repo.path / "src/songcoder/sdae/README.md"
+    readme.write_text(readme.read_text() + "\nA deliberate edit of the prose.\n")
+    assert changed_stages(repo) == {}
 
 
 def halve_finetune_lr(pipeline, dst: Path):

@@ -151,6 +151,11 @@ class SdaeConfig:
                               f"(got tied {self.tied}, regularizer {self.regularizer!r}); set "
                               "sdae.linear_path: false to use them")
 
+    def plain_stack(self) -> "SdaeConfig":
+        """This config without the linear path and the noise rescale: the stack as the seeds
+        built it, which their benchmarks (optimizers, regularizers) make claims about."""
+        return dataclasses.replace(self, linear_path=False, noise_rescale=False)
+
 
 @dataclass(frozen=True)
 class EvaluateConfig:

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from songcoder.evaluate import code_figure
-from songcoder.evaluate.baselines import PCA, mean_predictor
+from songcoder.evaluate.baselines import mean_predictor
+from songcoder.pca import PCA
 from songcoder.evaluate.codes import (NEAR_ZERO, activation_stats, best_units, code_units,
                                       prefix_curve)
 from songcoder.sdae.stack import DeepAutoencoder

@@ -1,6 +1,7 @@
 import numpy as np
 
-from songcoder.evaluate.baselines import PCA, mean_predictor
+from songcoder.evaluate.baselines import mean_predictor
+from songcoder.pca import PCA
 from songcoder.evaluate.metrics import (FEATURE_GROUPS, group_rel_errors, masked_rel_error,
                                         masking, rel_error)
 from songcoder.sdae.synthetic import N_FEATURES, low_rank

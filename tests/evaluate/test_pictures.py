@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from songcoder.evaluate import pictures
-from songcoder.evaluate.baselines import PCA
+from songcoder.pca import PCA
 from songcoder.features import layout
 from songcoder.features.norm import Norm
 from songcoder.sdae.stack import DeepAutoencoder

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from songcoder.config import ConfigError, SdaeConfig
-from songcoder.evaluate.baselines import PCA
+from songcoder.pca import PCA
 from songcoder.sdae.data import DeviceBatches, mask
 from songcoder.sdae.layer import DenoisingLayer
 from songcoder.sdae.serving import encode, load, reconstruct

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from songcoder.evaluate.baselines import PCA
+from songcoder.pca import PCA
 from songcoder.evaluate.metrics import rel_error
 from songcoder.figures import DIGITS
 from songcoder.sdae.regularizers import keep_top

@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from songcoder.atomic import atomic_path  # noqa: E402
-from songcoder.evaluate.baselines import PCA  # noqa: E402
+from songcoder.pca import PCA  # noqa: E402
 from songcoder.features import layout as L  # noqa: E402
 from songcoder.features.norm import Norm  # noqa: E402
 from songcoder.sdae.stack import DeepAutoencoder  # noqa: E402
@@ -72,7 +72,8 @@ def save_pictures(model: DeepAutoencoder, x_train: np.ndarray, x_test: np.ndarra
     codes_train = encode(model, x_train)
     return [
         _save(unit_figure(model, x_train, codes_train, raw), out_dir / "units.png"),
-        _save(preferred_input_figure(_input_weights(model.layers[0]), n_inputs),
+        _save(preferred_input_figure(model.layers[0].input_weights().detach().cpu().numpy(),
+                                     n_inputs),
               out_dir / "preferred_inputs.png"),
         _save(code_map_figure(codes_train, encode(model, x_test), *colour_by),
               out_dir / "code_map.png"),
@@ -80,13 +81,6 @@ def save_pictures(model: DeepAutoencoder, x_train: np.ndarray, x_test: np.ndarra
                                     colour_by[1], names, n_songs),
               out_dir / "reconstructions.png"),
     ]
-
-
-def _input_weights(layer) -> np.ndarray:
-    """(H, D) what drives each first-layer unit: with the linear path (sdae.linear_path) its
-    PCA-started linear part, which the gated tanh part only corrects; else the tanh weights."""
-    w = layer.lin_weight if layer.kwargs.get("linear_path") else layer.weight
-    return w.detach().cpu().numpy()
 
 
 def _unscale(norm: Norm):

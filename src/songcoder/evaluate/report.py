@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 
 from songcoder.config import EvaluateConfig
-from songcoder.evaluate.baselines import PCA, mean_predictor
+from songcoder.evaluate.baselines import mean_predictor
+from songcoder.pca import PCA
 from songcoder.evaluate.codes import code_units
 from songcoder.evaluate.collapse import collapse_check
 from songcoder.evaluate.metrics import (FEATURE_GROUPS, group_rel_errors, masked_rel_error,

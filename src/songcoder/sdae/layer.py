@@ -9,6 +9,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from songcoder.pca import PCA
 from songcoder.sdae import regularizers as R
 from songcoder.sdae.trelu import trelu
 
@@ -62,6 +63,8 @@ class DenoisingLayer(nn.Module):
         self.dec_weight = None if tied else nn.Parameter(
             torch.empty(n_in, n_out).uniform_(-bound, bound))                          # (D, H)
         self.dec_bias = nn.Parameter(torch.zeros(n_in))
+        # a non-linear output with the linear path needs a decoder for each path
+        self.split_decoder = linear_path and out_activation != "linear"
         if linear_path:
             self._add_linear_path(n_in, n_out)
         # per-feature reconstruction weights (weights.feature_weights); a training choice, not
@@ -76,7 +79,7 @@ class DenoisingLayer(nn.Module):
         self.lin_weight = nn.Parameter(torch.zeros(n_out, n_in))                      # (H, D)
         self.lin_bias = nn.Parameter(torch.zeros(n_out))
         self.gate = nn.Parameter(torch.zeros(n_out))
-        if self.kwargs["out_activation"] != "linear":
+        if self.split_decoder:
             self.lin_dec_weight = nn.Parameter(torch.zeros(n_in, n_out))              # (D, H)
             self.dec_act_bias = nn.Parameter(torch.zeros(n_in))
             self.dec_gate = nn.Parameter(torch.zeros(n_in))
@@ -88,21 +91,19 @@ class DenoisingLayer(nn.Module):
         the mean. A stack of such layers starts as PCA of the song vectors at the code's size."""
         if not self.kwargs["linear_path"]:
             raise ValueError("init_linear: this layer has no linear path (linear_path false)")
-        # float64 covariance (D, D) summed over row chunks: memory stays O(D^2) for any N
-        def chunks():
-            return (torch.as_tensor(x[i:i + 8192], dtype=torch.float64)
-                    for i in range(0, len(x), 8192))
-        mean = sum(c.sum(0) for c in chunks()) / len(x)
-        cov = sum((c - mean).T @ (c - mean) for c in chunks())
-        _, vecs = torch.linalg.eigh(cov)                                    # ascending eigenvalues
-        k = min(self.n_out, len(x), self.n_in)
+        pca = PCA.fit(x, self.n_out)
         u = torch.zeros(self.n_out, self.n_in, dtype=torch.float64)
-        u[:k] = vecs[:, -k:].flip(1).T
-        self.lin_weight.copy_(u)
+        u[:pca.k] = torch.from_numpy(pca.components)
+        mean = torch.from_numpy(pca.mean)
+        self.lin_weight.copy_(u)                                             # copy_ casts to float32
         self.lin_bias.copy_(-u @ mean)
-        dec = self.lin_dec_weight if hasattr(self, "lin_dec_weight") else self.dec_weight
-        dec.copy_(u.t())
-        self.dec_bias.copy_(mean)                                            # copy_ casts to float32
+        (self.lin_dec_weight if self.split_decoder else self.dec_weight).copy_(u.t())
+        self.dec_bias.copy_(mean)
+
+    def input_weights(self) -> torch.Tensor:
+        """(n_out, n_in): what each unit reads from the input. With the linear path that is the
+        PCA-started linear encoder, which the gated non-linear units only correct."""
+        return self.lin_weight if self.kwargs["linear_path"] else self.weight
 
     def set_loss_weight(self, weight: torch.Tensor | None) -> None:
         self.loss_weight = None if weight is None else weight.to(self.dec_bias)
@@ -133,7 +134,7 @@ class DenoisingLayer(nn.Module):
         return h
 
     def decode(self, h: torch.Tensor) -> torch.Tensor:
-        if hasattr(self, "lin_dec_weight"):                                  # non-linear output + linear path
+        if self.split_decoder:
             return (F.linear(h, self.lin_dec_weight, self.dec_bias)
                     + self.dec_gate * self.out_act(F.linear(h, self.w_dec, self.dec_act_bias)))
         return self.out_act(F.linear(h, self.w_dec, self.dec_bias))         # (B, D)
