@@ -184,6 +184,8 @@ class Repo:
         from mlflow.tracking import MlflowClient
         client = MlflowClient(uri or f"sqlite:///{self.path / 'mlflow.db'}")
         exp = client.get_experiment_by_name("songcoder")
+        if exp is None:                                     # no stage has logged yet
+            return []
         flt = f"tags.stage = '{stage}'" if stage else ""
         return client.search_runs([exp.experiment_id], filter_string=flt, max_results=10000)
 

@@ -17,8 +17,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from tests.conftest import Repo, dvc_stages, tool_env
-from tests.faults.conftest import (assert_same_outputs, copy_of, dvc_name, last_checkpoint,
-                                   leftovers, lock_entry, pending)
+from tests.faults.conftest import (TRAINING, assert_same_outputs, copy_of, dvc_name,
+                                   last_checkpoint, leftovers, lock_entry, pending)
 
 RESUMED = re.compile(r"(\w+): resuming from \S+last\.ckpt: (\d+) epochs done")
 CURVE = {"train_rnn": "rnn/val/loss"}      # the SDAE stages log sdae/val/rel_error per epoch
@@ -106,9 +106,6 @@ def test_dvc_repro_killed_from_outside_resumes_train_rnn(prepared, reference, tm
     assert resumed(again.stderr) == {"train_rnn": 1}
     assert_same_outputs(repo, ref, "train_rnn")
     assert_resumed_run(repo, ref, "train_rnn")
-
-
-TRAINING = ["pretrain_1", "pretrain_2", "pretrain_3", "finetune", "train_rnn"]
 
 
 @pytest.mark.slow
