@@ -4,8 +4,8 @@ metrics and plots land in the output folder; the workspace is left as it was.
 
 The copy's params are already tiny, so CI_RERUN_SETS only restates two of them: the script's
 override path is exercised, base and head get the same sizes, and the base (whose outputs are in
-the DVC cache) reruns nothing while the head reruns fine-tuning and what follows (a fine-tuning
-key changes: no pretraining reruns, which keeps the test short).
+the DVC cache) reruns nothing while the head reruns evaluate alone (an evaluate key changes,
+which keeps the test short; which keys rerun which stages is tests/test_dvc_graph.py's job).
 """
 
 import json
@@ -36,8 +36,8 @@ def test_make_ci_rerun_diffs_head_against_base(pipeline, tmp_path):
     repo = copy_repo(pipeline, tmp_path / "repo")
     base = repo.commit("base: pipeline outputs")
     base_eval = json.loads((repo.path / "metrics/evaluate.json").read_text())
-    repo.params(sdae={"finetune_noise": 0.4})
-    head = repo.commit("head: more masking noise")
+    repo.params(evaluate={"mask_fraction": 0.4})
+    head = repo.commit("head: mask more of each row in masked recovery")
     branch = run(["git", "symbolic-ref", "--short", "HEAD"], repo.path).stdout.strip()
     out = tmp_path / "ci-out"
 
@@ -55,7 +55,7 @@ def test_make_ci_rerun_diffs_head_against_base(pipeline, tmp_path):
     assert head_eval != base_eval
     params = table(summary[summary.index("## Params changed since base"):], "Path")
     assert [(r["Param"], r[base], r["workspace"]) for r in params] == [
-        ("sdae.finetune_noise", "0.3", "0.4")]
+        ("evaluate.mask_fraction", "0.3", "0.4")]
 
     # The head's outputs in the out dir, and its runs in the out dir's MLflow store.
     assert (out / "plots/finetune.csv").read_text().startswith("epoch")
@@ -66,8 +66,8 @@ def test_make_ci_rerun_diffs_head_against_base(pipeline, tmp_path):
     (evaluate,) = [r for r in runs if r.data.tags.get("stage") == "evaluate"]
     assert evaluate.data.tags["dvc_exp_name"] == f"ci-head-{head[:7]}"
     assert {k: evaluate.data.metrics[k] for k in numeric(head_eval)} == numeric(head_eval)
-    (finetune,) = [r for r in runs if r.data.tags.get("stage") == "finetune"]
-    assert finetune.data.params["sdae.finetune_noise"] == "0.4"
+    assert evaluate.data.params["evaluate.mask_fraction"] == "0.4"
+    assert {r.data.tags.get("stage") for r in runs} == {"evaluate", None}   # None: the parent run
     assert not (repo.path / "mlflow.db").exists()
 
     # The workspace: back on its branch, nothing changed.
