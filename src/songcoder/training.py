@@ -245,6 +245,9 @@ def resume_path(ckpt_dir: Path | None) -> str | None:
     last = Path(ckpt_dir) / "last.ckpt"
     if not last.exists():
         return None
+    # Lightning's own checkpoint, written by an earlier attempt of this stage in this folder
+    # (loops, callback and optimizer state, which weights_only refuses); model files that
+    # travel are checkpoint.py's, read with weights_only
     ckpt = torch.load(last, map_location="cpu", weights_only=False, mmap=True)
     print(f"{Path(ckpt_dir).parent.name}: resuming from {last}: {ckpt['epoch'] + 1} epochs "
           f"done, global step {ckpt['global_step']}", file=sys.stderr, flush=True)
