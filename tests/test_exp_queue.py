@@ -84,6 +84,9 @@ def check_runs(runs, exps: dict[str, dict]) -> None:
     assert a != b                   # the two experiments really differ, so a mix-up would show
 
 
+# A minute of DVC queue workers: slow. The default suite still runs an experiment
+# (`dvc exp run`, tests/test_readme_commands.py).
+@pytest.mark.slow
 def test_two_queued_experiments_at_once_local_store(pipeline, tmp_path):
     repo = copy_repo(pipeline, tmp_path / "repo")
     exps = run_queue(repo)
