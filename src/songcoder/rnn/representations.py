@@ -36,7 +36,7 @@ import torch
 from torch import nn
 
 from songcoder.rnn import mulaw
-from songcoder.rnn.losses import LogMagLoss, MulawNLL, SpectralLoss, TimeMSE
+from songcoder.rnn.losses import LogMagLoss, MulawNLL, PointerLoss, SpectralLoss, TimeMSE
 from songcoder.rnn.mixture import Mixture
 
 LOG_EPS = 1e-3          # log(|X| + eps): a floor 60 dB under a full-scale bin
@@ -63,9 +63,10 @@ class Representation(nn.Module):
     seed_frames: ClassVar[int] = 1            # the shortest seed, in frames
 
     def __init__(self, frame: int, top: int, *, levels: int = 256, embed: int = 16,
-                 mixtures: int = 8, phase_weight: float = 1.0):
+                 mixtures: int = 8, phase_weight: float = 1.0, sample_rate: int = 16000,
+                 max_run_seconds: float = 0.5):
         super().__init__()
-        self.frame = frame
+        self.frame, self.sample_rate, self.max_run_seconds = frame, sample_rate, max_run_seconds
         self.n_in = frame
         self.build(top, levels=levels, embed=embed, mixtures=mixtures)
         self.loss = self.make_loss(phase_weight=phase_weight, mixtures=mixtures)
@@ -218,5 +219,111 @@ class LogMag(Representation):
         return torch.stack(frames, dim=1)
 
 
+class Pointer(LogMag):
+    """A pointer over real grains: the RNN picks which grain of the seed plays next.
+
+    Steps and inputs are `logmag`'s (one grain's standardised log-magnitude spectrum per
+    frame). The head is a query; each grain of a memory has a key (a linear map of its input
+    features); a grain's score is the cosine of query and key times a learned scale. Training:
+    InfoNCE, the true next grain among all grains of the same window (`PointerLoss`), so the
+    RNN learns which grain follows which. Generation: the memory is the seed's grains; each
+    step draws one (softmax of the scores / temperature, among the allowed ones below) and
+    overlap-adds its real audio, so every sound is one the song made, and grains drawn in the
+    seed's own order rebuild the seed exactly.
+
+    Allowed grains (the sampler's two rules, fixed, not learned):
+    - beat: a jump lands a whole number of beats (of the tempo `features/tempo.py` finds in
+      the seed) from where the seed's own order would go, so the pulse runs on unbroken;
+      the rounding error of each jump is carried into the next, so it does not drift;
+    - no loop: after `max_run_seconds` of grains in the seed's order the next one must be a
+      jump, so the continuation is a new ordering of the seed's beats, not the seed replayed.
+    """
+
+    name = "pointer"
+    KEY_DIM = 64
+
+    def build(self, top: int, **kw) -> None:
+        super().build(top, mixtures=1)
+        del self.head
+        self.query = nn.Linear(top, self.KEY_DIM)
+        self.key = nn.Linear(self.n_in, self.KEY_DIM)
+        self.log_scale = nn.Parameter(torch.tensor(math.log(10.0)))
+
+    def make_loss(self, **_):
+        nce = PointerLoss()
+        return lambda q, grains: nce(self.scores(q, grains))
+
+    def forward(self, h):
+        return nn.functional.normalize(self.query(h), dim=-1)
+
+    def keys(self, grains: torch.Tensor) -> torch.Tensor:
+        return nn.functional.normalize(self.key(grains), dim=-1)
+
+    def scores(self, q: torch.Tensor, grains: torch.Tensor) -> torch.Tensor:
+        """queries (B, S, d), memory grains (B, M, n_in) -> (B, S, M) logits."""
+        return self.log_scale.exp() * q @ self.keys(grains).transpose(-1, -2)
+
+    def teacher_pairs(self, x):
+        # step t's query is scored against the window's grains, the true next one t + 1 included
+        inp = self.encode(x)
+        return inp, inp, inp.shape[1] - 1
+
+    def beat_frames(self, seed: torch.Tensor) -> float:
+        """The seed's beat period in frames, by the project's tempo detector."""
+        from songcoder.features.extract import song_features   # the song features' detector
+        bpm = song_features(seed.reshape(-1).numpy(), self.sample_rate).tempo_bpm
+        return 60.0 / bpm * self.sample_rate / self.frame
+
+    def allowed(self, nxt: int, run: int, max_run: int, period: float, carry: float,
+                memory: int) -> tuple[list[int], list[float]]:
+        """Grains allowed after the seed's grain nxt - 1 (see the class docstring), with the
+        rounding error each leaves: in order (nxt, while run < max_run) and whole beats away."""
+        picks, errors = ([nxt], [carry]) if run < max_run and nxt < memory else ([], [])
+        for k in range(1, int(memory / period) + 1):
+            for sign in (1, -1):
+                exact = sign * k * period + carry
+                j = nxt + round(exact)
+                if 0 <= j < memory:
+                    picks.append(j)
+                    errors.append(exact - round(exact))
+        if not picks:          # a beat longer than the memory: any grain but the seed's next
+            picks = [j for j in range(memory) if j != nxt]
+            errors = [0.0] * len(picks)
+        return picks, errors
+
+    def generate(self, step, seed, steps, temperature, generator, phase_jitter):
+        if seed.shape[0] != 1:
+            raise ValueError("pointer generation continues one seed at a time")
+        F = self.frame
+        grains = self.encode(seed)                              # (1, M, n_in)
+        memory = grains.shape[1]
+        keys = self.keys(grains)[0]                             # (M, d)
+        # each grain's audio under the analysis and synthesis windows, a Hann, whose
+        # half-overlapped copies sum to 1: grains in the seed's order give back the seed
+        audio = torch.cat([seed[0, :-1], seed[0, 1:]], dim=-1) * self.window ** 2   # (M, 2F)
+        period = self.beat_frames(seed)
+        max_run = max(1, round(self.max_run_seconds * self.sample_rate / F))
+        out, state = step(grains, None)
+        prev, run, carry = memory - 1, 0, 0.0
+        pending, frames = None, []
+        # as in logmag, the first grain's first half overlaps the seed's last frame: unused
+        for _ in range(steps + 1):
+            picks, errors = self.allowed(prev + 1, run, max_run, period, carry, memory)
+            logits = self.log_scale.exp() * keys[picks] @ out[0, -1]
+            if temperature <= 0:
+                i = int(logits.argmax())
+            else:
+                u = torch.rand(logits.shape, generator=generator).clamp_(1e-10, 1.0)
+                i = int((logits / temperature - torch.log(-torch.log(u))).argmax())
+            j = picks[i]
+            run = run + 1 if j == prev + 1 else 0
+            prev, carry = j, errors[i]
+            if pending is not None:
+                frames.append(pending + audio[j, :F])
+            pending = audio[j, F:]
+            out, state = step(grains[:, j:j + 1], state)
+        return torch.stack(frames)[None]
+
+
 REPRESENTATIONS: dict[str, type[Representation]] = {
-    c.name: c for c in (Representation, Spectral, Mulaw, LogMag)}
+    c.name: c for c in (Representation, Spectral, Mulaw, LogMag, Pointer)}
