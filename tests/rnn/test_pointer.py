@@ -56,16 +56,16 @@ def test_a_few_steps_learn_which_grain_comes_next():
     assert float(terms["top1"]) > 1 / n * 5          # far better than chance
 
 
-def test_allowed_grains_follow_the_seed_for_at_most_max_run_then_jump_whole_beats():
+def test_allowed_grains_follow_the_seed_for_max_run_then_jump_whole_beats():
     rep = _model().rep
     period, memory = 7.5, 60
-    picks, errors = rep.allowed(20, run=0, max_run=3, period=period, carry=0.0, memory=memory)
-    assert picks[0] == 20                                  # in order is allowed
-    for j, e in zip(picks[1:], errors[1:]):
+    assert rep.allowed(20, run=2, max_run=3, period=period, carry=0.25, memory=memory) == \
+        ([20], [0.25])                                     # in order until max_run
+    picks, errors = rep.allowed(20, run=3, max_run=3, period=period, carry=0.0, memory=memory)
+    assert sorted(picks) == [5, 12, 28, 35, 42, 50, 58]    # every whole beat that fits
+    for j, e in zip(picks, errors):
         k = round((j - 20) / period)                        # whole beats away, error carried
         assert k != 0 and abs((j - 20) + e - k * period) < 1e-9 and abs(e) <= 0.5
-    picks, _ = rep.allowed(20, run=3, max_run=3, period=period, carry=0.0, memory=memory)
-    assert 20 not in picks and picks                       # after max_run it must jump
     picks, _ = rep.allowed(memory, run=0, max_run=3, period=period, carry=0.0, memory=memory)
     assert all(0 <= j < memory for j in picks)             # past the seed's end: jumps only
 
