@@ -66,6 +66,13 @@ def test_allowed_grains_follow_the_seed_for_max_run_then_jump_whole_beats():
     for j, e in zip(picks, errors):
         k = round((j - 20) / period)                        # whole beats away, error carried
         assert k != 0 and abs((j - 20) + e - k * period) < 1e-9 and abs(e) <= 0.5
+    # no replay: a jump's run (3 grains) may not touch a grain played in the last two runs
+    picks, _ = rep.allowed(20, run=3, max_run=3, period=period, carry=0.0, memory=memory,
+                           recent=frozenset({13, 14, 15, 16, 17, 18, 19}))
+    assert sorted(picks) == [5, 28, 35, 42, 50, 58]
+    picks, _ = rep.allowed(20, run=3, max_run=3, period=period, carry=0.0, memory=memory,
+                           recent=frozenset(range(memory)))
+    assert len(picks) == 7                                 # all replay: no grain is refused
     picks, _ = rep.allowed(memory, run=0, max_run=3, period=period, carry=0.0, memory=memory)
     assert all(0 <= j < memory for j in picks)             # past the seed's end: jumps only
 

@@ -27,6 +27,7 @@ to `REPRESENTATIONS`.
 
 from __future__ import annotations
 
+import collections
 import math
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
@@ -237,7 +238,11 @@ class Pointer(LogMag):
       replayed;
     - beat: a jump lands a whole number of beats (of the tempo `features/tempo.py` finds in
       the seed) from where the seed's own order would go, so the pulse runs on unbroken;
-      the rounding error of each jump is carried into the next, so it does not drift.
+      the rounding error of each jump is carried into the next, so it does not drift;
+    - no replay: a jump may not land where its run would replay a grain of the last two runs
+      played (unless every jump would): without it the RNN sometimes jumped one beat back,
+      and the song's last beat played twice (the judge's `loop` rule fired on 2 of 10
+      default-data songs).
     The RNN chooses where each jump lands. Letting it also choose when to jump (any step,
     in order or a beat away) was measured worse: the trained model jumped every 3-5 grains
     (50-80 ms), which chopped every held note (tonality 2.1 held peaks per frame against
@@ -280,10 +285,10 @@ class Pointer(LogMag):
         return 60.0 / bpm * self.sample_rate / self.frame
 
     def allowed(self, nxt: int, run: int, max_run: int, period: float, carry: float,
-                memory: int) -> tuple[list[int], list[float]]:
+                memory: int, recent: frozenset[int] = frozenset()) -> tuple[list[int], list[float]]:
         """Grains allowed after the seed's grain nxt - 1 (see the class docstring), with the
         rounding error each leaves: the next in order while run < max_run, else whole beats
-        away."""
+        away, and among those the ones whose run replays none of the `recent` grains."""
         if run < max_run and nxt < memory:
             return [nxt], [carry]
         picks, errors = [], []
@@ -297,6 +302,9 @@ class Pointer(LogMag):
         if not picks:          # a beat longer than the memory: any grain but the seed's next
             picks = [j for j in range(memory) if j != nxt]
             errors = [0.0] * len(picks)
+        fresh = [i for i, j in enumerate(picks) if recent.isdisjoint(range(j, j + max_run))]
+        if fresh:              # else (a short seed) a replay is better than no continuation
+            picks, errors = [picks[i] for i in fresh], [errors[i] for i in fresh]
         return picks, errors
 
     def generate(self, step, seed, steps, temperature, generator, phase_jitter):
@@ -313,10 +321,12 @@ class Pointer(LogMag):
         max_run = max(1, round(self.max_run_seconds * self.sample_rate / F))
         out, state = step(grains, None)
         prev, run, carry = memory - 1, 0, 0.0
+        played = collections.deque(range(max(0, memory - 2 * max_run), memory), 2 * max_run)
         pending, frames = None, []
         # as in logmag, the first grain's first half overlaps the seed's last frame: unused
         for _ in range(steps + 1):
-            picks, errors = self.allowed(prev + 1, run, max_run, period, carry, memory)
+            picks, errors = self.allowed(prev + 1, run, max_run, period, carry, memory,
+                                         frozenset(played))
             logits = self.log_scale.exp() * keys[picks] @ out[0, -1]
             if temperature <= 0:
                 i = int(logits.argmax())
@@ -326,6 +336,7 @@ class Pointer(LogMag):
             j = picks[i]
             run = run + 1 if j == prev + 1 else 0
             prev, carry = j, errors[i]
+            played.append(j)
             if pending is not None:
                 frames.append(pending + audio[j, :F])
             pending = audio[j, F:]
