@@ -1,6 +1,7 @@
 """The `pointer` representation: shapes, learning, and the sampler's beat and no-loop rules."""
 
 import numpy as np
+import pytest
 import torch
 
 from songcoder.evaluate.continuation import copy_score
@@ -92,3 +93,12 @@ def test_continuation_keeps_the_tempo_and_is_not_the_seed_replayed():
     long = continue_audio(_model(max_run_seconds=60.0).eval(), seed, 4.0, 0.0,
                           np.random.default_rng(0))
     assert copy_score(seed, long, SR) > copy_score(seed, cont, SR)
+
+
+def test_scoring_a_subset_of_steps_is_refused_with_the_key_to_change():
+    m = _model()
+    x = torch.from_numpy(_song(0.5)[: 9 * FRAME]).view(1, 9, FRAME)
+    inp, grains, scored = m.rep.teacher_pairs(x)
+    q = m.predict(m.features(inp)[0][:, :scored])
+    with pytest.raises(ValueError, match="head_fraction"):
+        m.rep.loss(q[:, ::2], grains[:, ::2])

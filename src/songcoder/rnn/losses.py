@@ -107,6 +107,9 @@ class PointerLoss:
 
     def __call__(self, logits: torch.Tensor) -> dict[str, torch.Tensor]:
         B, S, T = logits.shape
+        if T != S + 1:
+            raise ValueError(f"pointer loss: {S} scored steps need {S + 1} window grains, got {T} "
+                             "(the pointer scores every step: rnn.head_fraction must be 1)")
         idx = torch.arange(1, S + 1, device=logits.device).expand(B, S)
         nce = F.cross_entropy(logits.reshape(B * S, T), idx.reshape(-1))
         top1 = (logits.argmax(-1) == idx).float().mean()
