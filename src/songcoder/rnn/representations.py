@@ -23,6 +23,9 @@ to `REPRESENTATIONS`.
   advances as a steady sinusoid at the bin's centre frequency would (a phase vocoder), at 1
   it is drawn uniformly - and overlap-adding grains at a hop of one frame (sqrt-Hann again:
   the two windows multiply to a Hann, whose half-overlapped copies sum to 1).
+- `pointer`: `logmag`'s inputs; the head points at the real grain of the seed that plays
+  next (InfoNCE in training, a draw among the grains the sampler's beat and no-loop rules
+  allow in generation; `Pointer`).
 """
 
 from __future__ import annotations
