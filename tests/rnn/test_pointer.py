@@ -89,6 +89,7 @@ def test_continuation_keeps_the_tempo_and_is_not_the_seed_replayed():
     bpm = song_features(cont, SR).tempo_bpm
     assert any(abs(bpm / (120 * f) - 1) <= 0.04 for f in (1, 2, 0.5)), bpm
     assert copy_score(seed, cont, SR) < 0.9
+    np.testing.assert_array_equal(cont, continue_audio(m, seed, 4.0, 1.0, np.random.default_rng(0)))
     # with no jump forced after the first, the untrained model plays long runs of the seed
     long = continue_audio(_model(max_run_seconds=60.0).eval(), seed, 4.0, 0.0,
                           np.random.default_rng(0))

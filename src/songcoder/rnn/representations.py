@@ -39,6 +39,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from songcoder.features.extract import song_features
 from songcoder.rnn import mulaw
 from songcoder.rnn.losses import LogMagLoss, MulawNLL, PointerLoss, SpectralLoss, TimeMSE
 from songcoder.rnn.mixture import Mixture
@@ -46,6 +47,16 @@ from songcoder.rnn.mixture import Mixture
 LOG_EPS = 1e-3          # log(|X| + eps): a floor 60 dB under a full-scale bin
 # step(inputs (B, T, n_in), state) -> (outputs, state): the recurrent stack and this head
 Step = Callable[[torch.Tensor, Any], tuple[torch.Tensor, Any]]
+
+
+def draw_class(logits: torch.Tensor, temperature: float,
+               generator: torch.Generator | None) -> torch.Tensor:
+    """Indices drawn from softmax(logits / temperature) over the last axis; argmax at 0."""
+    if temperature <= 0:
+        return logits.argmax(-1)
+    # Gumbel-max: argmax(logits / T + Gumbel noise) is a draw from softmax(logits / T)
+    u = torch.rand(logits.shape, generator=generator).clamp_(1e-10, 1.0)
+    return (logits / temperature - torch.log(-torch.log(u))).argmax(-1)
 
 
 def grain_window(frame: int) -> torch.Tensor:
@@ -153,13 +164,7 @@ class Mulaw(Representation):
             self.classes.bias.copy_(logp - logp.mean())
 
     def draw(self, out, temperature, generator):
-        if temperature <= 0:
-            q = out.argmax(-1)
-        else:
-            # Gumbel-max: argmax(logits / T + Gumbel noise) is a draw from softmax(logits / T)
-            u = torch.rand(out.shape, generator=generator).clamp_(1e-10, 1.0)
-            q = (out / temperature - torch.log(-torch.log(u))).argmax(-1)
-        return mulaw.dequantize(q, self.levels - 1)
+        return mulaw.dequantize(draw_class(out, temperature, generator), self.levels - 1)
 
 
 class LogMag(Representation):
@@ -235,7 +240,7 @@ class Pointer(LogMag):
     overlap-adds its real audio, so every sound is one the song made, and grains drawn in the
     seed's own order rebuild the seed exactly.
 
-    Allowed grains (the sampler's two rules, fixed, not learned):
+    Allowed grains (the sampler's three rules, fixed, not learned):
     - no loop: the seed's order is followed for `max_run_seconds`, then the next grain must be
       a jump, so the continuation is a new ordering of the seed's pieces, not the seed
       replayed;
@@ -255,8 +260,8 @@ class Pointer(LogMag):
     name = "pointer"
     KEY_DIM = 64
 
-    def build(self, top: int, **kw) -> None:
-        super().build(top, mixtures=1)
+    def build(self, top: int, **_) -> None:
+        super().build(top, mixtures=1)              # logmag's inputs and statistics
         del self.head
         self.query = nn.Linear(top, self.KEY_DIM)
         self.key = nn.Linear(self.n_in, self.KEY_DIM)
@@ -283,7 +288,6 @@ class Pointer(LogMag):
 
     def beat_frames(self, seed: torch.Tensor) -> float:
         """The seed's beat period in frames, by the project's tempo detector."""
-        from songcoder.features.extract import song_features   # the song features' detector
         bpm = song_features(seed.reshape(-1).numpy(), self.sample_rate).tempo_bpm
         return 60.0 / bpm * self.sample_rate / self.frame
 
@@ -331,11 +335,7 @@ class Pointer(LogMag):
             picks, errors = self.allowed(prev + 1, run, max_run, period, carry, memory,
                                          frozenset(played))
             logits = self.log_scale.exp() * keys[picks] @ out[0, -1]
-            if temperature <= 0:
-                i = int(logits.argmax())
-            else:
-                u = torch.rand(logits.shape, generator=generator).clamp_(1e-10, 1.0)
-                i = int((logits / temperature - torch.log(-torch.log(u))).argmax())
+            i = int(draw_class(logits, temperature, generator))
             j = picks[i]
             run = run + 1 if j == prev + 1 else 0
             prev, carry = j, errors[i]
