@@ -20,7 +20,7 @@ import torch
 
 from songcoder.atomic import save_json
 from songcoder.audio.synth import render_song, write_songs
-from songcoder.config import RnnConfig, TrainerConfig, load_section
+from songcoder.config import GenerateConfig, RnnConfig, TrainerConfig, load_section
 from songcoder.rnn.generate import continue_audio
 from songcoder.rnn.model import AudioRNN
 from songcoder.rnn.train import model_kwargs, train_rnn
@@ -30,7 +30,7 @@ def generation(cfg: RnnConfig, seconds: float, repeats: int) -> dict[str, float]
     torch.set_num_threads(1)                               # the bar is for one core
     torch.manual_seed(0)
     model = AudioRNN(**model_kwargs(cfg)).eval()           # speed does not depend on weights
-    seed = render_song(0, 0, 1.0, cfg.sample_rate)[0].mean(axis=1)
+    seed = render_song(0, 0, GenerateConfig().seed_seconds, cfg.sample_rate)[0].mean(axis=1)
     continue_audio(model, seed, 0.5, 1.0, np.random.default_rng(0))   # warm-up
     walls = []
     for r in range(repeats):

@@ -457,8 +457,9 @@ def parser() -> argparse.ArgumentParser:
                    help="seconds to generate")
     p.add_argument("--out", required=True, metavar="FILE.wav", help=".wav, .flac or .ogg")
     p.add_argument("--start", type=float, default=0.0, help="seed start in the file (s)")
-    p.add_argument("--seed-seconds", type=_positive(float), default=1.0,
-                   help="seconds of the song the model hears first")
+    p.add_argument("--seed-seconds", type=_positive(float), default=4.0,
+                   help="seconds of the song the model hears first (pointer models replay and "
+                        "reorder them: a bar or more keeps the beat)")
     p.add_argument("--temperature", type=float, default=0.6,
                    help="sampling temperature (0 = most likely)")
     p.add_argument("--phase-jitter", type=float, default=0.6,

@@ -186,10 +186,11 @@ class RnnConfig:
     batching: Literal["shifted", "random"] = "shifted"
     tbptt_seconds: float = _f(2.0, lo=0.0, lo_open=True)
     tbptt_chunks: int = _f(4, lo=1)                # TBPTT windows per stream (state carried)
-    loss: Literal["time_mse", "spectral", "mulaw", "logmag"] = "logmag"   # sampled phase keeps it moving
+    loss: Literal["time_mse", "spectral", "mulaw", "logmag", "pointer"] = "pointer"   # keeps beat and notes (README)
     phase_weight: float = _f(1.0, lo=0.0)          # spectral: weight of the `phase` term
     embed: int = _f(16, lo=1)                      # mulaw: per-sample features before the levels
     mixtures: int = _f(8, lo=1)                    # logmag: Gaussian components per next-grain spectrum
+    max_run_seconds: float = _f(0.5, lo=0.0, lo_open=True)  # pointer: longest stretch played in the seed's order
     head_fraction: float = _f(1.0, lo=0.0, hi=1.0, lo_open=True)  # share of steps scored in training
     batch_size: int = _f(8, lo=1)
     epochs: int = _f(20, lo=1)
@@ -206,7 +207,7 @@ class GenerateConfig:
     """`generate`: continue held-out songs from a seed."""
 
     count: int = _f(10, lo=1)
-    seed_seconds: float = _f(1.0, lo=0.0, lo_open=True)
+    seed_seconds: float = _f(4.0, lo=0.0, lo_open=True)   # a bar at 60 BPM
     seconds: float = _f(10.0, lo=0.0, lo_open=True)
     temperature: float = _f(0.6, lo=0.0)          # sampling temperature; 0 = most likely (argmax)
     phase_jitter: float = _f(0.6, lo=0.0, hi=1.0)  # logmag: 0 = phase vocoder, 1 = random phase

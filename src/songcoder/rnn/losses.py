@@ -93,3 +93,24 @@ class LogMagLoss:
         nll = mix.nll(target).mean() / target.shape[-1]
         mse = ((mix.mean() - target) ** 2).mean().detach()
         return {"loss": nll, "nll_per_bin": nll.detach(), "log_mag": mse}
+
+
+class PointerLoss:
+    """InfoNCE of a pointer head: each step's query must pick the true next grain out of every
+    grain of its own window (the memory it could have copied from), by cosine similarity
+    times a learned scale. Also reports `top1`, the share of steps whose best-scored grain is
+    the true next one.
+
+    logits: (B, T - 1, T) scores of step t's query against the window's T grains; the target
+    of step t is grain t + 1.
+    """
+
+    def __call__(self, logits: torch.Tensor) -> dict[str, torch.Tensor]:
+        B, S, T = logits.shape
+        if T != S + 1:
+            raise ValueError(f"pointer loss: {S} scored steps need {S + 1} window grains, got {T} "
+                             "(the pointer scores every step: rnn.head_fraction must be 1)")
+        idx = torch.arange(1, S + 1, device=logits.device).expand(B, S)
+        nce = F.cross_entropy(logits.reshape(B * S, T), idx.reshape(-1))
+        top1 = (logits.argmax(-1) == idx).float().mean()
+        return {"loss": nce, "info_nce": nce, "top1": top1}

@@ -20,7 +20,7 @@ class AudioRNN(nn.Module):
     def __init__(self, frame: int = 256, cell: str = "lstm", layers: int = 2, hidden: int = 256,
                  mlp_in: int = 0, mlp_out: int = 0, representation: str = "time_mse",
                  levels: int = 256, embed: int = 16, sample_rate: int = 16000, mixtures: int = 8,
-                 phase_weight: float = 1.0):
+                 phase_weight: float = 1.0, max_run_seconds: float = 0.5):
         super().__init__()
         if cell not in ("lstm", "gru") or representation not in REPRESENTATIONS:
             raise ValueError(f"cell {cell!r} / representation {representation!r} not supported "
@@ -28,11 +28,13 @@ class AudioRNN(nn.Module):
         self.kwargs = dict(frame=frame, cell=cell, layers=layers, hidden=hidden, mlp_in=mlp_in,
                            mlp_out=mlp_out, representation=representation, levels=levels,
                            embed=embed, sample_rate=sample_rate, mixtures=mixtures,
-                           phase_weight=phase_weight)
+                           phase_weight=phase_weight, max_run_seconds=max_run_seconds)
         self.frame, self.sample_rate = frame, sample_rate
         top = mlp_out or hidden
         self.rep = REPRESENTATIONS[representation](frame, top, levels=levels, embed=embed,
-                                                   mixtures=mixtures, phase_weight=phase_weight)
+                                                   mixtures=mixtures, phase_weight=phase_weight,
+                                                   sample_rate=sample_rate,
+                                                   max_run_seconds=max_run_seconds)
         n_in = self.rep.n_in
         self.inp = nn.Sequential(nn.Linear(n_in, mlp_in), nn.Tanh()) if mlp_in else nn.Identity()
         rnn = nn.LSTM if cell == "lstm" else nn.GRU

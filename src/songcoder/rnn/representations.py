@@ -23,10 +23,14 @@ to `REPRESENTATIONS`.
   advances as a steady sinusoid at the bin's centre frequency would (a phase vocoder), at 1
   it is drawn uniformly - and overlap-adding grains at a hop of one frame (sqrt-Hann again:
   the two windows multiply to a Hann, whose half-overlapped copies sum to 1).
+- `pointer`: `logmag`'s inputs; the head points at the real grain of the seed that plays
+  next (InfoNCE in training, a draw among the grains the sampler's beat and no-loop rules
+  allow in generation; `Pointer`).
 """
 
 from __future__ import annotations
 
+import collections
 import math
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
@@ -35,13 +39,24 @@ import numpy as np
 import torch
 from torch import nn
 
+from songcoder.features.extract import song_features
 from songcoder.rnn import mulaw
-from songcoder.rnn.losses import LogMagLoss, MulawNLL, SpectralLoss, TimeMSE
+from songcoder.rnn.losses import LogMagLoss, MulawNLL, PointerLoss, SpectralLoss, TimeMSE
 from songcoder.rnn.mixture import Mixture
 
 LOG_EPS = 1e-3          # log(|X| + eps): a floor 60 dB under a full-scale bin
 # step(inputs (B, T, n_in), state) -> (outputs, state): the recurrent stack and this head
 Step = Callable[[torch.Tensor, Any], tuple[torch.Tensor, Any]]
+
+
+def draw_class(logits: torch.Tensor, temperature: float,
+               generator: torch.Generator | None) -> torch.Tensor:
+    """Indices drawn from softmax(logits / temperature) over the last axis; argmax at 0."""
+    if temperature <= 0:
+        return logits.argmax(-1)
+    # Gumbel-max: argmax(logits / T + Gumbel noise) is a draw from softmax(logits / T)
+    u = torch.rand(logits.shape, generator=generator).clamp_(1e-10, 1.0)
+    return (logits / temperature - torch.log(-torch.log(u))).argmax(-1)
 
 
 def grain_window(frame: int) -> torch.Tensor:
@@ -63,9 +78,10 @@ class Representation(nn.Module):
     seed_frames: ClassVar[int] = 1            # the shortest seed, in frames
 
     def __init__(self, frame: int, top: int, *, levels: int = 256, embed: int = 16,
-                 mixtures: int = 8, phase_weight: float = 1.0):
+                 mixtures: int = 8, phase_weight: float = 1.0, sample_rate: int = 16000,
+                 max_run_seconds: float = 0.5):
         super().__init__()
-        self.frame = frame
+        self.frame, self.sample_rate, self.max_run_seconds = frame, sample_rate, max_run_seconds
         self.n_in = frame
         self.build(top, levels=levels, embed=embed, mixtures=mixtures)
         self.loss = self.make_loss(phase_weight=phase_weight, mixtures=mixtures)
@@ -148,13 +164,7 @@ class Mulaw(Representation):
             self.classes.bias.copy_(logp - logp.mean())
 
     def draw(self, out, temperature, generator):
-        if temperature <= 0:
-            q = out.argmax(-1)
-        else:
-            # Gumbel-max: argmax(logits / T + Gumbel noise) is a draw from softmax(logits / T)
-            u = torch.rand(out.shape, generator=generator).clamp_(1e-10, 1.0)
-            q = (out / temperature - torch.log(-torch.log(u))).argmax(-1)
-        return mulaw.dequantize(q, self.levels - 1)
+        return mulaw.dequantize(draw_class(out, temperature, generator), self.levels - 1)
 
 
 class LogMag(Representation):
@@ -218,5 +228,124 @@ class LogMag(Representation):
         return torch.stack(frames, dim=1)
 
 
+class Pointer(LogMag):
+    """A pointer over real grains: the RNN picks which grain of the seed plays next.
+
+    Steps and inputs are `logmag`'s (one grain's standardised log-magnitude spectrum per
+    frame). The head is a query; each grain of a memory has a key (a linear map of its input
+    features); a grain's score is the cosine of query and key times a learned scale. Training:
+    InfoNCE, the true next grain among all grains of the same window (`PointerLoss`), so the
+    RNN learns which grain follows which. Generation: the memory is the seed's grains; each
+    step draws one (softmax of the scores / temperature, among the allowed ones below) and
+    overlap-adds its real audio, so every sound is one the song made, and grains drawn in the
+    seed's own order rebuild the seed exactly.
+
+    Allowed grains (the sampler's three rules, fixed, not learned):
+    - no loop: the seed's order is followed for `max_run_seconds`, then the next grain must be
+      a jump, so the continuation is a new ordering of the seed's pieces, not the seed
+      replayed;
+    - beat: a jump lands a whole number of beats (of the tempo `features/tempo.py` finds in
+      the seed) from where the seed's own order would go, so the pulse runs on unbroken;
+      the rounding error of each jump is carried into the next, so it does not drift;
+    - no replay: a jump may not land where its run would replay a grain of the last two runs
+      played (unless every jump would): without it the RNN sometimes jumped one beat back,
+      and the song's last beat played twice (the judge's `loop` rule fired on 2 of 10
+      default-data songs).
+    The RNN chooses where each jump lands. Letting it also choose when to jump (any step,
+    in order or a beat away) was measured worse: the trained model jumped every 3-5 grains
+    (50-80 ms), which chopped every held note (tonality 2.1 held peaks per frame against
+    the real continuation's 5.0, default data).
+    """
+
+    name = "pointer"
+    KEY_DIM = 64
+
+    def build(self, top: int, **_) -> None:
+        super().build(top, mixtures=1)              # logmag's inputs and statistics
+        del self.head
+        self.query = nn.Linear(top, self.KEY_DIM)
+        self.key = nn.Linear(self.n_in, self.KEY_DIM)
+        self.log_scale = nn.Parameter(torch.tensor(math.log(10.0)))
+
+    def make_loss(self, **_):
+        nce = PointerLoss()
+        return lambda q, grains: nce(self.scores(q, grains))
+
+    def forward(self, h):
+        return nn.functional.normalize(self.query(h), dim=-1)
+
+    def keys(self, grains: torch.Tensor) -> torch.Tensor:
+        return nn.functional.normalize(self.key(grains), dim=-1)
+
+    def scores(self, q: torch.Tensor, grains: torch.Tensor) -> torch.Tensor:
+        """queries (B, S, d), memory grains (B, M, n_in) -> (B, S, M) logits."""
+        return self.log_scale.exp() * q @ self.keys(grains).transpose(-1, -2)
+
+    def teacher_pairs(self, x):
+        # step t's query is scored against the window's grains, the true next one t + 1 included
+        inp = self.encode(x)
+        return inp, inp, inp.shape[1] - 1
+
+    def beat_frames(self, seed: torch.Tensor) -> float:
+        """The seed's beat period in frames, by the project's tempo detector."""
+        bpm = song_features(seed.reshape(-1).numpy(), self.sample_rate).tempo_bpm
+        return 60.0 / bpm * self.sample_rate / self.frame
+
+    def allowed(self, nxt: int, run: int, max_run: int, period: float, carry: float,
+                memory: int, recent: frozenset[int] = frozenset()) -> tuple[list[int], list[float]]:
+        """Grains allowed after the seed's grain nxt - 1 (see the class docstring), with the
+        rounding error each leaves: the next in order while run < max_run, else whole beats
+        away, and among those the ones whose run replays none of the `recent` grains."""
+        if run < max_run and nxt < memory:
+            return [nxt], [carry]
+        picks, errors = [], []
+        for k in range(1, int(memory / period) + 1):
+            for sign in (1, -1):
+                exact = sign * k * period + carry
+                j = nxt + round(exact)
+                if 0 <= j < memory:
+                    picks.append(j)
+                    errors.append(exact - round(exact))
+        if not picks:          # a beat longer than the memory: any grain but the seed's next
+            picks = [j for j in range(memory) if j != nxt]
+            errors = [0.0] * len(picks)
+        fresh = [i for i, j in enumerate(picks) if recent.isdisjoint(range(j, j + max_run))]
+        if fresh:              # else (a short seed) a replay is better than no continuation
+            picks, errors = [picks[i] for i in fresh], [errors[i] for i in fresh]
+        return picks, errors
+
+    def generate(self, step, seed, steps, temperature, generator, phase_jitter):
+        if seed.shape[0] != 1:
+            raise ValueError("pointer generation continues one seed at a time")
+        F = self.frame
+        grains = self.encode(seed)                              # (1, M, n_in)
+        memory = grains.shape[1]
+        keys = self.keys(grains)[0]                             # (M, d)
+        # each grain's audio under the analysis and synthesis windows, a Hann, whose
+        # half-overlapped copies sum to 1: grains in the seed's order give back the seed
+        audio = torch.cat([seed[0, :-1], seed[0, 1:]], dim=-1) * self.window ** 2   # (M, 2F)
+        period = self.beat_frames(seed)
+        max_run = max(1, round(self.max_run_seconds * self.sample_rate / F))
+        out, state = step(grains, None)
+        prev, run, carry = memory - 1, 0, 0.0
+        played = collections.deque(range(max(0, memory - 2 * max_run), memory), 2 * max_run)
+        pending, frames = None, []
+        # as in logmag, the first grain's first half overlaps the seed's last frame: unused
+        for _ in range(steps + 1):
+            picks, errors = self.allowed(prev + 1, run, max_run, period, carry, memory,
+                                         frozenset(played))
+            logits = self.log_scale.exp() * keys[picks] @ out[0, -1]
+            i = int(draw_class(logits, temperature, generator))
+            j = picks[i]
+            run = run + 1 if j == prev + 1 else 0
+            prev, carry = j, errors[i]
+            played.append(j)
+            if pending is not None:
+                frames.append(pending + audio[j, :F])
+            pending = audio[j, F:]
+            out, state = step(grains[:, j:j + 1], state)
+        return torch.stack(frames)[None]
+
+
 REPRESENTATIONS: dict[str, type[Representation]] = {
-    c.name: c for c in (Representation, Spectral, Mulaw, LogMag)}
+    c.name: c for c in (Representation, Spectral, Mulaw, LogMag, Pointer)}

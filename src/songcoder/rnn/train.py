@@ -26,7 +26,8 @@ def model_kwargs(cfg: RnnConfig) -> dict[str, Any]:
     return dict(frame=cfg.frame, cell=cfg.cell, layers=cfg.layers, hidden=cfg.hidden,
                 mlp_in=cfg.mlp_in, mlp_out=cfg.mlp_out,
                 representation=cfg.loss, embed=cfg.embed, sample_rate=cfg.sample_rate,
-                mixtures=cfg.mixtures, phase_weight=cfg.phase_weight)
+                mixtures=cfg.mixtures, phase_weight=cfg.phase_weight,
+                max_run_seconds=cfg.max_run_seconds)
 
 
 def tbptt_frames(cfg: RnnConfig) -> int:

@@ -1,0 +1,105 @@
+"""The `pointer` representation: shapes, learning, and the sampler's beat and no-loop rules."""
+
+import numpy as np
+import pytest
+import torch
+
+from songcoder.evaluate.continuation import copy_score
+from songcoder.features.extract import song_features
+from songcoder.rnn.generate import continue_audio
+from songcoder.rnn.model import AudioRNN
+
+SR, FRAME = 8000, 64
+
+
+def _model(**kw) -> AudioRNN:
+    torch.manual_seed(0)
+    return AudioRNN(frame=FRAME, hidden=16, layers=1, representation="pointer", sample_rate=SR,
+                    **kw)
+
+
+def _song(seconds: float, bpm: float = 120.0) -> np.ndarray:
+    """Clicks at `bpm` over a chord that changes every beat (four chords, then again)."""
+    t = np.arange(int(seconds * SR)) / SR
+    beat = np.floor(t * bpm / 60)
+    root = 220 * 2 ** (np.array([0, 5, 7, 3])[(beat % 4).astype(int)] / 12)
+    x = 0.2 * (np.sin(2 * np.pi * root * t) + np.sin(2 * np.pi * 1.5 * root * t))
+    x += 0.6 * (np.mod(t, 60 / bpm) < 0.01) * np.sin(2 * np.pi * 1500 * t)
+    return x.astype(np.float32)
+
+
+def test_queries_are_unit_vectors_and_every_window_grain_is_scored():
+    m = _model()
+    x = torch.from_numpy(_song(1.0)[: 11 * FRAME]).view(1, 11, FRAME)
+    inp, grains, scored = m.rep.teacher_pairs(x)
+    assert inp.shape == grains.shape == (1, 10, FRAME + 1) and scored == 9
+    q, _ = m(inp)
+    torch.testing.assert_close(q.norm(dim=-1), torch.ones(1, 10))
+    assert m.rep.scores(q[:, :scored], grains).shape == (1, 9, 10)
+
+
+def test_a_few_steps_learn_which_grain_comes_next():
+    m = _model()
+    song = _song(1.0)
+    m.rep.fit_data([song])
+    n = len(song) // FRAME
+    x = torch.from_numpy(song[: n * FRAME]).view(1, n, FRAME)
+    opt = torch.optim.Adam(m.parameters(), 1e-2)
+    losses = []
+    for _ in range(25):
+        inp, grains, scored = m.rep.teacher_pairs(x)
+        terms = m.rep.loss(m.predict(m.features(inp)[0][:, :scored]), grains)
+        opt.zero_grad()
+        terms["loss"].backward()
+        opt.step()
+        losses.append(terms["loss"].item())
+    assert losses[-1] < 0.7 * losses[0]
+    assert float(terms["top1"]) > 1 / n * 5          # far better than chance
+
+
+def test_allowed_grains_follow_the_seed_for_max_run_then_jump_whole_beats():
+    rep = _model().rep
+    period, memory = 7.5, 60
+    assert rep.allowed(20, run=2, max_run=3, period=period, carry=0.25, memory=memory) == \
+        ([20], [0.25])                                     # in order until max_run
+    picks, errors = rep.allowed(20, run=3, max_run=3, period=period, carry=0.0, memory=memory)
+    assert sorted(picks) == [5, 12, 28, 35, 42, 50, 58]    # every whole beat that fits
+    for j, e in zip(picks, errors):
+        k = round((j - 20) / period)                        # whole beats away, error carried
+        assert k != 0 and abs((j - 20) + e - k * period) < 1e-9 and abs(e) <= 0.5
+    # no replay: a jump's run (3 grains) may not touch a grain played in the last two runs
+    picks, _ = rep.allowed(20, run=3, max_run=3, period=period, carry=0.0, memory=memory,
+                           recent=frozenset({13, 14, 15, 16, 17, 18, 19}))
+    assert sorted(picks) == [5, 28, 35, 42, 50, 58]
+    picks, _ = rep.allowed(20, run=3, max_run=3, period=period, carry=0.0, memory=memory,
+                           recent=frozenset(range(memory)))
+    assert len(picks) == 7                                 # all replay: no grain is refused
+    picks, _ = rep.allowed(memory, run=0, max_run=3, period=period, carry=0.0, memory=memory)
+    assert all(0 <= j < memory for j in picks)             # past the seed's end: jumps only
+
+
+def test_continuation_keeps_the_tempo_and_is_not_the_seed_replayed():
+    m = _model(max_run_seconds=0.25).eval()
+    song = _song(8.0)
+    m.rep.fit_data([song])
+    seed = song[: 4 * SR]
+    cont = continue_audio(m, seed, 4.0, 1.0, np.random.default_rng(0))
+    # overlap-added grains of the seed (windows summing to 1): never louder than the seed
+    assert cont.shape == (4 * SR,) and np.abs(cont).max() <= np.abs(seed).max() + 1e-6
+    bpm = song_features(cont, SR).tempo_bpm
+    assert any(abs(bpm / (120 * f) - 1) <= 0.04 for f in (1, 2, 0.5)), bpm
+    assert copy_score(seed, cont, SR) < 0.9
+    np.testing.assert_array_equal(cont, continue_audio(m, seed, 4.0, 1.0, np.random.default_rng(0)))
+    # with no jump forced after the first, the untrained model plays long runs of the seed
+    long = continue_audio(_model(max_run_seconds=60.0).eval(), seed, 4.0, 0.0,
+                          np.random.default_rng(0))
+    assert copy_score(seed, long, SR) > copy_score(seed, cont, SR)
+
+
+def test_scoring_a_subset_of_steps_is_refused_with_the_key_to_change():
+    m = _model()
+    x = torch.from_numpy(_song(0.5)[: 9 * FRAME]).view(1, 9, FRAME)
+    inp, grains, scored = m.rep.teacher_pairs(x)
+    q = m.predict(m.features(inp)[0][:, :scored])
+    with pytest.raises(ValueError, match="head_fraction"):
+        m.rep.loss(q[:, ::2], grains[:, ::2])
