@@ -6,7 +6,7 @@ two training seeds each, and its continuations of VAL songs judged by the projec
     PYTHONPATH=src python benchmarks/rnn_choices.py --report    # the table again from the JSON
 
 Variants (params.yaml's `rnn` section is the base): `rnn.batching` random, `rnn.cell` gru,
-`rnn.optimizer` rmsprop, and `rnn.loss` time_mse / spectral / mulaw. Every run trains with the
+`rnn.optimizer` rmsprop, and `rnn.representation` time_mse / spectral / mulaw. Every run trains with the
 same shrunk schedule (`--epochs` x the default steps per epoch) and continues the same val
 songs from the same 1 s seeds (`generate.seed` fixed), so the seeds' spread is the training
 seed's. `train_rnn` and `generate_all` are the stages' own library calls. `encoder_top1` is
@@ -50,11 +50,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "batching=random": {"batching": "random"},
     "cell=gru": {"cell": "gru"},
     "optimizer=rmsprop": {"optimizer": "rmsprop"},
-    "loss=time_mse": {"loss": "time_mse"},
-    "loss=spectral": {"loss": "spectral"},
+    "representation=time_mse": {"representation": "time_mse"},
+    "representation=spectral": {"representation": "spectral"},
     # the full mulaw head is (B, T, 256 samples, 256 levels) logits per window; scoring 1/8 of
     # the steps (an unbiased estimate, params.yaml's own advice) keeps it in the CPU budget
-    "loss=mulaw": {"loss": "mulaw", "head_fraction": 0.125},
+    "representation=mulaw": {"representation": "mulaw", "head_fraction": 0.125},
 }
 FIGURES = ("time_to_collapse_s", "lsd_db", "onset_periodicity", "tempo_match", "chroma_corr",
            "tonality", "copy_score", "energy_modulation_db", "spectral_flatness")

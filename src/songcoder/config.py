@@ -186,7 +186,7 @@ class RnnConfig:
     batching: Literal["shifted", "random"] = "shifted"
     tbptt_seconds: float = _f(2.0, lo=0.0, lo_open=True)
     tbptt_chunks: int = _f(4, lo=1)                # TBPTT windows per stream (state carried)
-    loss: Literal["time_mse", "spectral", "mulaw", "logmag", "pointer"] = "pointer"   # keeps beat and notes (README)
+    representation: Literal["time_mse", "spectral", "mulaw", "logmag", "pointer"] = "pointer"   # keeps beat and notes (README)
     phase_weight: float = _f(1.0, lo=0.0)          # spectral: weight of the `phase` term
     embed: int = _f(16, lo=1)                      # mulaw: per-sample features before the levels
     mixtures: int = _f(8, lo=1)                    # logmag: Gaussian components per next-grain spectrum

@@ -27,7 +27,7 @@ class Steps(L.Callback):
 
 
 def test_resume_continues_from_the_last_checkpoint(songs, tmp_path, tiny_cfg, cpu):
-    cfg = tiny_cfg(epochs=3, loss="mulaw", input_noise=0.02)
+    cfg = tiny_cfg(epochs=3, representation="mulaw", input_noise=0.02)
     with pytest.raises(RuntimeError, match="killed"):
         train_rnn(cfg, cpu, songs["train"], songs["val"], ckpt_dir=tmp_path / "ck",
                   callbacks=[Kill(2)])
@@ -43,20 +43,21 @@ def test_resume_continues_from_the_last_checkpoint(songs, tmp_path, tiny_cfg, cp
         torch.testing.assert_close(a, b, msg=name)
 
 
-@pytest.mark.parametrize("loss,cell,batching", [("time_mse", "gru", "random"),
-                                                ("spectral", "lstm", "shifted"),
-                                                ("logmag", "lstm", "shifted")])
-def test_train_logs_named_terms_and_checkpoint_round_trips(songs, tmp_path, tiny_cfg, cpu, loss, cell,
-                                                          batching):
-    cfg = tiny_cfg(loss=loss, cell=cell, batching=batching, mlp_in=16, mlp_out=16)
+@pytest.mark.parametrize("representation,cell,batching", [("time_mse", "gru", "random"),
+                                                          ("spectral", "lstm", "shifted"),
+                                                          ("logmag", "lstm", "shifted")])
+def test_train_logs_named_terms_and_checkpoint_round_trips(songs, tmp_path, tiny_cfg, cpu,
+                                                          representation, cell, batching):
+    cfg = tiny_cfg(representation=representation, cell=cell, batching=batching, mlp_in=16,
+                   mlp_out=16)
     metrics, model = train_rnn(cfg, cpu, songs["train"], songs["val"])
-    terms = {"time_mse": ["time_mse"], "spectral": ["log_mag", "phase"], "logmag": ["log_mag", "nll_per_bin"]}[loss]
+    terms = {"time_mse": ["time_mse"], "spectral": ["log_mag", "phase"], "logmag": ["log_mag", "nll_per_bin"]}[representation]
     for split in ("train", "val"):
         for name in ["loss"] + terms:
             assert torch.isfinite(torch.tensor(metrics[f"{split}/{name}"]))
     save(tmp_path / "m.pt", model, cfg)
     again = load(tmp_path / "m.pt")
-    assert again.kwargs == model.kwargs and again.config["loss"] == loss
+    assert again.kwargs == model.kwargs and again.config["representation"] == representation
     x = again.encode_input(torch.randn(1, 4, cfg.frame) * 0.1)   # logmag: data statistics too
     torch.testing.assert_close(again(x)[0], model(x)[0])
 

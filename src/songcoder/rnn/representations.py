@@ -1,4 +1,4 @@
-"""How the audio RNN hears and says sound: one class per representation (`rnn.loss` names it).
+"""How the audio RNN hears and says sound: one class per representation (`rnn.representation` names it).
 
 A representation owns everything that depends on it: the input encoding, the output layer
 (on top of the recurrent stack's `top` units), the training loss and how teacher-forced

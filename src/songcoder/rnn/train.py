@@ -25,7 +25,7 @@ FORMAT = "songcoder.rnn/3"   # 2: the head is a representation class; 3: songcod
 def model_kwargs(cfg: RnnConfig) -> dict[str, Any]:
     return dict(frame=cfg.frame, cell=cfg.cell, layers=cfg.layers, hidden=cfg.hidden,
                 mlp_in=cfg.mlp_in, mlp_out=cfg.mlp_out,
-                representation=cfg.loss, embed=cfg.embed, sample_rate=cfg.sample_rate,
+                representation=cfg.representation, embed=cfg.embed, sample_rate=cfg.sample_rate,
                 mixtures=cfg.mixtures, phase_weight=cfg.phase_weight,
                 max_run_seconds=cfg.max_run_seconds)
 
