@@ -54,6 +54,9 @@ def test_cross_field_and_section_errors(tmp_path: Path):
     with pytest.raises(c.ConfigError, match="sdae.finetune_rank_ordered"):
         c.build(c.SdaeConfig, "sdae", {"finetune_rank_ordered": "maybe",
                                        "regularizer": "rank_ordered", "linear_path": False})
+    with pytest.raises(c.ConfigError, match="rnn.head_fraction: the pointer scores every step"):
+        c.build(c.RnnConfig, "rnn", {"head_fraction": 0.5})
+    assert c.build(c.RnnConfig, "rnn", {"head_fraction": 0.5, "representation": "mulaw"})
     p = tmp_path / "params.yaml"
     p.write_text("data: {}\nmystery: {a: 1}\n")
     with pytest.raises(c.ConfigError, match="mystery: unknown section"):

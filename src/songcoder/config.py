@@ -201,6 +201,11 @@ class RnnConfig:
     grad_clip: float = _f(1.0, lo=0.0)             # gradient norm clip; 0 = none
     seed: int = _f(0, lo=0)
 
+    def check(self) -> None:
+        if self.representation == "pointer" and self.head_fraction != 1.0:
+            raise ConfigError("rnn.head_fraction: the pointer scores every step against its "
+                              f"window's grains; set it to 1 (got {self.head_fraction})")
+
 
 @dataclass(frozen=True)
 class GenerateConfig:
