@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -78,7 +79,8 @@ def save_spectrogram(path: str | Path, x: np.ndarray, sr: int, boundary_s: float
     ax.imshow(S_db.T, origin="lower", aspect="auto", cmap="magma",
               extent=(0, len(x) / sr, 0, sr / 2000))
     ax.axvline(boundary_s, color="cyan", linestyle="--", label="end of seed")
-    ax.set(xlabel="time (s)", ylabel="frequency (kHz)", title=title)
+    ax.set(xlabel="time (s)", ylabel="frequency (kHz)")
+    ax.set_title("\n".join(textwrap.wrap(title, 110)), fontsize=10)   # the figures run long
     ax.legend(loc="upper right")
     fig.tight_layout()
     with atomic_path(path) as tmp:
