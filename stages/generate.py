@@ -1,4 +1,5 @@
-"""Stage `generate`: continue held-out (test) songs from a 1 s seed with the trained RNN.
+"""Stage `generate`: continue held-out (test) songs from a seed (`generate.seed_seconds`) with
+the trained RNN.
 
 Writes <out>/<song>.{wav,png} (seed + continuation; spectrogram with the seed boundary), one
 example picture and the metrics (the judge of `songcoder.evaluate.generation` for the model,
