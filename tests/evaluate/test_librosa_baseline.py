@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from songcoder.audio.io import load, resample
 from songcoder.audio.synth import render_song
@@ -58,6 +59,8 @@ def test_feature_groups_cover_the_vector():
     assert len(lb.TEMPO_EDGES) == lb.TEMPO_BINS + 1 == 33
 
 
+@pytest.mark.slow   # three interpreters, two of them compiling librosa's numba code (~40 s of CPU);
+# in the default suite the pipeline's evaluate stages publish and reuse the cache one at a time
 def test_librosa_compiles_once_into_a_cache_kept_between_runs(tmp_path):
     """Two runs that find no cache both compile, each into a folder of its own, and one of them
     publishes it (two compiling into one folder corrupted it); a later run only reads it: no file
