@@ -64,11 +64,15 @@ def grain_window(frame: int) -> torch.Tensor:
     return torch.hann_window(2 * frame, periodic=True).sqrt()
 
 
+def grains(frames: torch.Tensor) -> torch.Tensor:
+    """(..., T, frame) audio frames -> (..., T - 1, 2 * frame): grain t is frames t and t + 1."""
+    return torch.cat([frames[..., :-1, :], frames[..., 1:, :]], dim=-1)
+
+
 def grain_logmag(frames: torch.Tensor) -> torch.Tensor:
     """(..., T, frame) audio frames -> (..., T - 1, frame + 1) log-magnitudes of their grains."""
-    grains = torch.cat([frames[..., :-1, :], frames[..., 1:, :]], dim=-1)
     window = grain_window(frames.shape[-1]).to(frames)
-    return torch.log(torch.fft.rfft(grains * window, dim=-1).abs() + LOG_EPS)
+    return torch.log(torch.fft.rfft(grains(frames) * window, dim=-1).abs() + LOG_EPS)
 
 
 class Representation(nn.Module):
@@ -318,15 +322,15 @@ class Pointer(LogMag):
         if seed.shape[0] != 1:
             raise ValueError("pointer generation continues one seed at a time")
         F = self.frame
-        grains = self.encode(seed)                              # (1, M, n_in)
-        memory = grains.shape[1]
-        keys = self.keys(grains)[0]                             # (M, d)
+        heard = self.encode(seed)                               # (1, M, n_in)
+        memory = heard.shape[1]
+        keys = self.keys(heard)[0]                              # (M, d)
         # each grain's audio under the analysis and synthesis windows, a Hann, whose
         # half-overlapped copies sum to 1: grains in the seed's order give back the seed
-        audio = torch.cat([seed[0, :-1], seed[0, 1:]], dim=-1) * self.window ** 2   # (M, 2F)
+        audio = grains(seed[0]) * self.window ** 2                    # (M, 2F)
         period = self.beat_frames(seed)
         max_run = max(1, round(self.max_run_seconds * self.sample_rate / F))
-        out, state = step(grains, None)
+        out, state = step(heard, None)
         prev, run, carry = memory - 1, 0, 0.0
         played = collections.deque(range(max(0, memory - 2 * max_run), memory), 2 * max_run)
         pending, frames = None, []
@@ -343,7 +347,7 @@ class Pointer(LogMag):
             if pending is not None:
                 frames.append(pending + audio[j, :F])
             pending = audio[j, F:]
-            out, state = step(grains[:, j:j + 1], state)
+            out, state = step(heard[:, j:j + 1], state)
         return torch.stack(frames)[None]
 
 
