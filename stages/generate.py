@@ -17,8 +17,8 @@ from songcoder.atomic import save_json
 from songcoder.audio.collection import read_manifest
 from songcoder.evaluate.generation import SongCodeJudge
 from songcoder.figures import results
-from songcoder.rnn import train as rnn
 from songcoder.rnn.generate import generate_all
+from songcoder.rnn.model import load
 
 
 @stage_main("generate")
@@ -28,7 +28,7 @@ def main() -> None:
     manifest = read_manifest(io.manifest)
     test = [r["path"] for r in manifest if r["split"] == "test"]
     encoder = SongCodeJudge.from_files(io.encoder, io.features, manifest, cfg["prepare"])
-    model = rnn.load(io.model)
+    model = load(io.model)
     shutil.rmtree(io.out, ignore_errors=True)   # only this run's files
     Path(io.example).parent.mkdir(parents=True, exist_ok=True)
     with tracking.stage_run("generate", cfg) as run:

@@ -245,7 +245,7 @@ def cmd_playlist(args) -> int:
 def cmd_generate(args) -> int:
     from songcoder.audio.io import AudioError, load_mono, write
     from songcoder.rnn.generate import continue_audio, save_spectrogram
-    from songcoder.rnn.train import load
+    from songcoder.rnn.model import load
 
     model = _load_model(args.model, load, "train_rnn")
     try:

@@ -2,7 +2,8 @@ import lightning as L
 import pytest
 import torch
 
-from songcoder.rnn.train import load, save, train_rnn
+from songcoder.rnn.model import load
+from songcoder.rnn.train import save, train_rnn
 
 
 class Kill(L.Callback):

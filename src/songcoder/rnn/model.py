@@ -8,10 +8,18 @@ Generation carries the recurrent state, so each new frame costs one step.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torch import nn
 
+from songcoder import checkpoint
 from songcoder.rnn.representations import REPRESENTATIONS
+
+# The model file's format (`songcoder.checkpoint`); 2: the head is a representation class.
+# Loading lives here, beside the model, so inference (generate, the CLI) never imports the
+# training side (Lightning, ~3 s per process).
+FORMAT = "songcoder.rnn/3"
 
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None
 
@@ -72,3 +80,9 @@ class AudioRNN(nn.Module):
 
     def n_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+def load(path: str | Path) -> AudioRNN:
+    """Rebuild the model from the file alone (`rnn.train.save`); its config is on `model.config`."""
+    model, model.config = checkpoint.load(path, FORMAT, {"AudioRNN": AudioRNN})
+    return model

@@ -14,12 +14,11 @@ import torch
 from songcoder import checkpoint
 from songcoder.config import RnnConfig, TrainerConfig
 from songcoder.rnn.data import RnnDataModule, SongStore
-from songcoder.rnn.model import AudioRNN
+from songcoder.rnn.model import FORMAT, AudioRNN
 from songcoder.rnn.module import RnnModule
 from songcoder.training import EpochHistory, make_trainer, resume_path
 
 FIT_SONGS = 64          # songs that set data-dependent starting points (spread over the set)
-FORMAT = "songcoder.rnn/3"   # 2: the head is a representation class; 3: songcoder.checkpoint
 
 
 def model_kwargs(cfg: RnnConfig) -> dict[str, Any]:
@@ -87,9 +86,3 @@ def train_rnn(cfg: RnnConfig, trainer_cfg: TrainerConfig, train_paths: Sequence[
 def save(path: str | Path, model: AudioRNN, config: RnnConfig | dict | None = None) -> None:
     """Self-describing model file (`songcoder.checkpoint`): kwargs, weights, resolved config."""
     checkpoint.save(path, model, FORMAT, config)
-
-
-def load(path: str | Path) -> AudioRNN:
-    """Rebuild the model from the file alone; its config is on `model.config`."""
-    model, model.config = checkpoint.load(path, FORMAT, {"AudioRNN": AudioRNN})
-    return model
