@@ -118,9 +118,11 @@ class Representation(nn.Module):
         return out.clamp(-1.0, 1.0)
 
     def generate(self, step: Step, seed: torch.Tensor, steps: int, temperature: float,
-                 generator: torch.Generator | None, phase_jitter: float) -> torch.Tensor:
+                 generator: torch.Generator | None, phase_jitter: float,
+                 feature_kw: dict[str, Any]) -> torch.Tensor:
         """seed (B, n, frame) -> (B, steps, frame): the seed warms the state up in one call,
-        then one step per frame, each drawn frame fed back in."""
+        then one step per frame, each drawn frame fed back in. `feature_kw`: prepare's
+        `song_features` arguments, for representations that analyse the seed (its tempo)."""
         out, state = step(self.encode(seed), None)
         frames = []
         for _ in range(steps):
@@ -209,7 +211,7 @@ class LogMag(Representation):
             self.bin_mean.copy_(y.mean(0))
             self.bin_std.copy_(y.std(0).clamp_min(1e-3))
 
-    def generate(self, step, seed, steps, temperature, generator, phase_jitter):
+    def generate(self, step, seed, steps, temperature, generator, phase_jitter, feature_kw):
         F = self.frame
         out, state = step(self.encode(seed), None)            # the seed's grains
         advance = math.pi * torch.arange(F + 1, dtype=torch.float32)   # hop F = half a grain
@@ -290,9 +292,10 @@ class Pointer(LogMag):
         inp = self.encode(x)
         return inp, inp, inp.shape[1] - 1
 
-    def beat_frames(self, seed: torch.Tensor) -> float:
-        """The seed's beat period in frames, by the project's tempo detector."""
-        bpm = song_features(seed.reshape(-1).numpy(), self.sample_rate).tempo_bpm
+    def beat_frames(self, seed: torch.Tensor, feature_kw: dict[str, Any]) -> float:
+        """The seed's beat period in frames, by the project's tempo detector with prepare's
+        arguments (its BPM range), as the judge's `tempo_match` measures it."""
+        bpm = song_features(seed.reshape(-1).numpy(), self.sample_rate, **feature_kw).tempo_bpm
         return 60.0 / bpm * self.sample_rate / self.frame
 
     def allowed(self, nxt: int, run: int, max_run: int, period: float, carry: float,
@@ -318,7 +321,7 @@ class Pointer(LogMag):
             picks, errors = [picks[i] for i in fresh], [errors[i] for i in fresh]
         return picks, errors
 
-    def generate(self, step, seed, steps, temperature, generator, phase_jitter):
+    def generate(self, step, seed, steps, temperature, generator, phase_jitter, feature_kw):
         if seed.shape[0] != 1:
             raise ValueError("pointer generation continues one seed at a time")
         F = self.frame
@@ -328,7 +331,7 @@ class Pointer(LogMag):
         # each grain's audio under the analysis and synthesis windows, a Hann, whose
         # half-overlapped copies sum to 1: grains in the seed's order give back the seed
         audio = grains(seed[0]) * self.window ** 2                    # (M, 2F)
-        period = self.beat_frames(seed)
+        period = self.beat_frames(seed, feature_kw)
         max_run = max(1, round(self.max_run_seconds * self.sample_rate / F))
         out, state = step(heard, None)
         prev, run, carry = memory - 1, 0, 0.0
