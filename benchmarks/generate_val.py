@@ -10,7 +10,7 @@ squared distance of each continuation's normalised vector from its whole song's,
 what decides `encoder_top1`.
 
     PYTHONPATH=src python benchmarks/generate_val.py --out benchmarks/results/generate_val.json \
-        [--root .] [--count 40] [--seed-seconds 4] [--set rnn.max_run_seconds=1.0]
+        [--root .] [--count 40] [--seed-seconds 8] [--set rep.max_run_seconds=1.0]
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from songcoder.features.extract import song_features, song_vector_kwargs
 from songcoder.features.layout import GROUPS
 from songcoder.features.norm import normalise
 from songcoder.rnn import train as rnn
+from songcoder.audio.spectral import power_db, power_spectrogram
 from songcoder.rnn.generate import continue_audio
 from songcoder.sdae.serving import SongEncoder, encode
 
@@ -47,6 +48,29 @@ def split_judge(root: Path, split: str, manifest, prepare: PrepareConfig) -> Son
                          song_vector_kwargs(prepare)), rows
 
 
+def two_panels(path: Path, seed: np.ndarray, gen: np.ndarray, real: np.ndarray, sr: int,
+               name: str) -> None:
+    """Seed + the model's continuation above seed + the real one (the README's pictures)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 1, figsize=(9, 5), sharex=True)
+    t = f"{len(gen) / sr:g} s"
+    for ax, cont, what in ((axes[0], gen, f"{t} by the pointer RNN"), (axes[1], real, f"the real {t}")):
+        x = np.concatenate([seed, cont])
+        ax.imshow(power_db(power_spectrogram(x)).T, origin="lower", aspect="auto",
+                  cmap="magma", extent=(0, len(x) / sr, 0, sr / 2000))
+        ax.axvline(len(seed) / sr, color="cyan", linestyle="--")
+        ax.set_title(f"{name}: {len(seed) / sr:g} s seed + {what}", fontsize=10)
+        ax.set_ylabel("kHz")
+    axes[1].set_xlabel("time (s)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", default=".")
@@ -57,6 +81,8 @@ def main() -> None:
     ap.add_argument("--model", help="default: <root>/models/rnn.pt")
     ap.add_argument("--set", action="append", default=[],
                     help="rep.<attr>=<float>: a sampler attribute of the loaded model")
+    ap.add_argument("--pictures", help="a folder: seed + continuation spectrogram per song")
+    ap.add_argument("--only", help="only the songs whose path contains this (same seeds)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     root = Path(args.root)
@@ -79,6 +105,8 @@ def main() -> None:
     refs = json.loads(cache.read_text()) if cache.exists() else {}
     per_song, groups, wall, made = {}, {g: {} for g in GROUPS}, 0.0, 0.0
     for i, path in enumerate(judge_split.paths[: args.count]):
+        if args.only and args.only not in path:
+            continue
         audio = load_mono(path, sr)
         seed_n, cont_n = round(seed_s * sr), round(cfg.seconds * sr)
         if len(audio) < seed_n + cont_n:
@@ -91,6 +119,9 @@ def main() -> None:
                              feature_kw)
         wall += time.perf_counter() - t0
         made += cfg.seconds
+        if args.pictures:
+            two_panels(Path(args.pictures) / f"{Path(path).stem}.png", seed, gen, real, sr,
+                       Path(path).stem)
         song_bpm = song_features(audio, sr, **feature_kw).tempo_bpm
         row = judge(seed, gen, real, sr, song_bpm=song_bpm, feature_kw=feature_kw,
                     encoder=judge_split, path=path)
