@@ -80,7 +80,7 @@ TINY_PARAMS = {
     "sdae": {"pretrain_epochs": 2, "finetune_epochs": 2, "batch_size": 8},
     "rnn": {"hidden": 32, "epochs": 2, "steps_per_epoch": 3, "val_steps": 1, "batch_size": 4,
             "tbptt_seconds": 0.25, "tbptt_chunks": 2},
-    "generate": {"count": 2, "seconds": 2.0},
+    "generate": {"count": 2, "seed_seconds": 4.0, "seconds": 2.0},   # 8 s songs
     "evaluate": {"workers": 1},   # the librosa baseline in-process: no worker start-up per run
 }
 

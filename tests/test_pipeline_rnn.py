@@ -7,7 +7,7 @@ import numpy as np
 import soundfile as sf
 from mlflow.tracking import MlflowClient
 
-from songcoder.config import GenerateConfig
+from tests.conftest import TINY_PARAMS
 
 
 def test_rnn_stages_through_dvc(pipeline):
@@ -35,7 +35,7 @@ def test_rnn_stages_through_dvc(pipeline):
     assert len(wavs) == 2 and len(list((p / "generated").glob("*.png"))) == 2
     for wav in wavs:
         x, sr = sf.read(wav)
-        seconds = GenerateConfig().seed_seconds + 2.0       # the default seed + 2 s generated
+        seconds = TINY_PARAMS["generate"]["seed_seconds"] + 2.0     # the seed + 2 s generated
         assert sr == 16000 and len(x) == round(seconds * 16000) and np.isfinite(x).all()
         png = wav.with_suffix(".png").read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n"

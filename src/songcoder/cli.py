@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from songcoder.config import GenerateConfig
 from songcoder.errors import UserError
 
 
@@ -453,16 +454,17 @@ def parser() -> argparse.ArgumentParser:
                 "--seconds of generated audio to --out (mono, at the model's sample rate), "
                 "and its spectrogram beside it (.png).")
     p.add_argument("--seed", required=True, metavar="FILE", help="the song to continue")
-    p.add_argument("--seconds", type=_positive(float), default=10.0,
+    gen = GenerateConfig()                     # the generate stage's defaults (params.yaml)
+    p.add_argument("--seconds", type=_positive(float), default=gen.seconds,
                    help="seconds to generate")
     p.add_argument("--out", required=True, metavar="FILE.wav", help=".wav, .flac or .ogg")
     p.add_argument("--start", type=float, default=0.0, help="seed start in the file (s)")
-    p.add_argument("--seed-seconds", type=_positive(float), default=4.0,
+    p.add_argument("--seed-seconds", type=_positive(float), default=gen.seed_seconds,
                    help="seconds of the song the model hears first (pointer models replay and "
                         "reorder them: a bar or more keeps the beat)")
-    p.add_argument("--temperature", type=float, default=0.6,
+    p.add_argument("--temperature", type=float, default=gen.temperature,
                    help="sampling temperature (0 = most likely)")
-    p.add_argument("--phase-jitter", type=float, default=0.6,
+    p.add_argument("--phase-jitter", type=float, default=gen.phase_jitter,
                    help="logmag models: 0 = phase vocoder, 1 = random phase")
     p.add_argument("--rng-seed", type=int, default=0, help="seed of the sampler")
     p.add_argument("--model", default="models/rnn.pt", help="trained audio RNN")

@@ -211,8 +211,8 @@ class RnnConfig:
 class GenerateConfig:
     """`generate`: continue held-out songs from a seed."""
 
-    count: int = _f(10, lo=1)
-    seed_seconds: float = _f(4.0, lo=0.0, lo_open=True)   # a bar at 60 BPM
+    count: int = _f(20, lo=1)
+    seed_seconds: float = _f(8.0, lo=0.0, lo_open=True)   # two bars at 60 BPM
     seconds: float = _f(10.0, lo=0.0, lo_open=True)
     temperature: float = _f(0.6, lo=0.0)          # sampling temperature; 0 = most likely (argmax)
     phase_jitter: float = _f(0.6, lo=0.0, hi=1.0)  # logmag: 0 = phase vocoder, 1 = random phase

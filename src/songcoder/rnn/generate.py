@@ -25,8 +25,10 @@ from songcoder.rnn.representations import Mulaw
 
 
 def continue_audio(model: AudioRNN, seed: np.ndarray, seconds: float, temperature: float,
-                   rng: np.random.Generator, phase_jitter: float = 0.6) -> np.ndarray:
-    """Generate `seconds` of audio after `seed` (mono, at model.sample_rate)."""
+                   rng: np.random.Generator, phase_jitter: float = 0.6,
+                   feature_kw: dict[str, Any] | None = None) -> np.ndarray:
+    """Generate `seconds` of audio after `seed` (mono, at model.sample_rate); `feature_kw`:
+    prepare's `song_features` arguments (the pointer finds the seed's tempo with them)."""
     frame = model.frame
     n = len(seed) // frame * frame                       # whole frames, ending at the seed's end
     if n < model.min_seed_samples():
@@ -40,7 +42,7 @@ def continue_audio(model: AudioRNN, seed: np.ndarray, seconds: float, temperatur
     torch.set_num_threads(1)
     try:
         out = model.generate(frames.view(1, -1, frame), steps, temperature, g,
-                             phase_jitter=phase_jitter)                # (1, steps, frame)
+                             phase_jitter=phase_jitter, feature_kw=feature_kw)   # (1, steps, frame)
     finally:
         torch.set_num_threads(threads)
     return out.reshape(-1)[: round(seconds * model.sample_rate)].numpy()
@@ -126,7 +128,8 @@ def generate_all(model: AudioRNN, cfg: GenerateConfig, seed_paths: Sequence[str]
         start = int(rng.integers(0, len(audio) - seed_n - cont_n + 1))
         seed, real = audio[start:start + seed_n], audio[start + seed_n:start + seed_n + cont_n]
         t0 = time.perf_counter()
-        gen = continue_audio(model, seed, cfg.seconds, cfg.temperature, rng, cfg.phase_jitter)
+        gen = continue_audio(model, seed, cfg.seconds, cfg.temperature, rng, cfg.phase_jitter,
+                             feature_kw)
         gen_wall += time.perf_counter() - t0
         gen_seconds += cfg.seconds
         row = {"start_s": start / sr, **judge_all(seed, gen, real, audio, sr, frame, rng,

@@ -9,11 +9,13 @@ Generation carries the recurrent state, so each new frame costs one step.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 
 from songcoder import checkpoint
+from songcoder.features.extract import song_vector_kwargs
 from songcoder.rnn.representations import REPRESENTATIONS
 
 # The model file's format (`songcoder.checkpoint`); 2: the head is a representation class.
@@ -71,12 +73,15 @@ class AudioRNN(nn.Module):
     @torch.inference_mode()
     def generate(self, seed: torch.Tensor, steps: int, temperature: float = 1.0,
                  generator: torch.Generator | None = None,
-                 phase_jitter: float = 0.6) -> torch.Tensor:
-        """seed: (B, n, frame) audio frames -> (B, steps, frame) continuation."""
+                 phase_jitter: float = 0.6,
+                 feature_kw: dict[str, Any] | None = None) -> torch.Tensor:
+        """seed: (B, n, frame) audio frames -> (B, steps, frame) continuation. `feature_kw`:
+        prepare's `song_features` arguments (default: prepare's defaults)."""
         if seed.shape[1] < self.rep.seed_frames:
             raise ValueError(f"a {self.rep.name} seed needs {self.rep.seed_frames} frames "
                              f"({self.min_seed_samples()} samples)")
-        return self.rep.generate(self, seed, steps, temperature, generator, phase_jitter)
+        return self.rep.generate(self, seed, steps, temperature, generator, phase_jitter,
+                                 feature_kw or song_vector_kwargs(None))
 
     def n_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
