@@ -48,6 +48,14 @@ VARIANTS = {
     "w3": {"same_song_weight": 3.0},
     "w10": {"same_song_weight": 10.0},
     "w30": {"same_song_weight": 30.0},
+    "w100": {"same_song_weight": 100.0},
+    "w30_rows4": {"same_song_weight": 30.0, "same_song_rows": 4},
+    "w30_t05": {"same_song_weight": 30.0, "same_song_temperature": 0.05},
+    "w30_t2": {"same_song_weight": 30.0, "same_song_temperature": 0.2},
+    "w30_lr1e3": {"same_song_weight": 30.0, "finetune_lr": 1e-3},
+    "w10_seed1": {"same_song_weight": 10.0, "seed": 1},
+    "w30_seed1": {"same_song_weight": 30.0, "seed": 1},
+    "masked_self_seed1": {"same_song_weight": 0.0, "seed": 1},
 }
 
 
