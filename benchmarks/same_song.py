@@ -17,7 +17,6 @@ whole-song rows as the `evaluate` stage fits it), the raw vector and the librosa
 
 from __future__ import annotations
 
-import argparse
 import csv
 import dataclasses
 import json
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from linear_path import load, scores
+from linear_path import load, parser, scores
 
 from songcoder.atomic import save_json
 from songcoder.config import SdaeConfig, TrainerConfig, load_section
@@ -53,6 +52,11 @@ VARIANTS = {
     "w30_t05": {"same_song_weight": 30.0, "same_song_temperature": 0.05},
     "w30_t2": {"same_song_weight": 30.0, "same_song_temperature": 0.2},
     "w30_lr1e3": {"same_song_weight": 30.0, "finetune_lr": 1e-3},
+    "w10_t2": {"same_song_weight": 10.0, "same_song_temperature": 0.2},
+    "w10_t5": {"same_song_weight": 10.0, "same_song_temperature": 0.5},
+    "w30_t5": {"same_song_weight": 30.0, "same_song_temperature": 0.5},
+    "w10_t2_seed1": {"same_song_weight": 10.0, "same_song_temperature": 0.2, "seed": 1},
+    "w30_t2_seed1": {"same_song_weight": 30.0, "same_song_temperature": 0.2, "seed": 1},
     "w10_seed1": {"same_song_weight": 10.0, "seed": 1},
     "w30_seed1": {"same_song_weight": 30.0, "seed": 1},
     "masked_self_seed1": {"same_song_weight": 0.0, "seed": 1},
@@ -142,12 +146,7 @@ def run_corpus(name: str, folder: Path, base: SdaeConfig, only, splits, peer, lo
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--corpus", action="append", default=[], metavar="NAME=DATA_DIR")
-    ap.add_argument("--params", type=Path, default=ROOT / "params.yaml")
-    ap.add_argument("--only", nargs="*", help="variants to run (default: all)")
-    ap.add_argument("--test", action="store_true", help="also score the test split")
-    ap.add_argument("--tag", default="", help="suffix of the result file names")
+    ap = parser(__doc__)
     ap.add_argument("--peer-cache", type=Path, help="npz of the librosa peer's vectors (reused)")
     ap.add_argument("--workers", type=int, default=2, help="processes for the librosa peer")
     args = ap.parse_args()

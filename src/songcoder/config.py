@@ -129,8 +129,8 @@ class SdaeConfig:
     excerpt_swap: float = _f(0.0, lo=0.0, hi=1.0)
     # fine-tuning adds this x supervised InfoNCE of the codes of one batch's excerpt rows (rows of
     # one song are positives; sdae/same_song.py); 0 = the plain masked-self target
-    same_song_weight: float = _f(0.0, lo=0.0)
-    same_song_temperature: float = _f(0.1, lo=0.0, lo_open=True)   # of the cosine similarities
+    same_song_weight: float = _f(30.0, lo=0.0)
+    same_song_temperature: float = _f(0.2, lo=0.0, lo_open=True)   # of the cosine similarities
     same_song_rows: int = _f(2, lo=2)             # a song's rows come into a batch this many at a time
     # every layer gets a PCA-initialised linear encoder/decoder beside its non-linear units,
     # which join through gates that start at 0 (sdae/README.md: the linear path)
