@@ -161,13 +161,19 @@ def report() -> None:
     (OUT / "linear_path.md").write_text("\n".join(lines) + "\n")
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parser(doc: str) -> argparse.ArgumentParser:
+    """The options of the SDAE variant benchmarks on prepared corpora (this one, same_song.py)."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--corpus", action="append", default=[], metavar="NAME=DATA_DIR")
     ap.add_argument("--params", type=Path, default=ROOT / "params.yaml")
     ap.add_argument("--only", nargs="*", help="variants to run (default: all)")
     ap.add_argument("--test", action="store_true", help="also score the test split")
     ap.add_argument("--tag", default="", help="suffix of the result file names")
+    return ap
+
+
+def main() -> None:
+    ap = parser(__doc__)
     ap.add_argument("--report", action="store_true", help="merge the result files into a table")
     args = ap.parse_args()
     if args.report:

@@ -54,6 +54,12 @@ def test_cross_field_and_section_errors(tmp_path: Path):
     with pytest.raises(c.ConfigError, match="sdae.finetune_rank_ordered"):
         c.build(c.SdaeConfig, "sdae", {"finetune_rank_ordered": "maybe",
                                        "regularizer": "rank_ordered", "linear_path": False})
+    with pytest.raises(c.ConfigError, match=r"sdae.same_song_rows \(40\) must fit in a batch"):
+        c.build(c.SdaeConfig, "sdae", {"same_song_weight": 1.0, "same_song_rows": 40})
+    with pytest.raises(c.ConfigError, match="sdae.same_song_temperature: expected a value > 0"):
+        c.build(c.SdaeConfig, "sdae", {"same_song_temperature": 0.0})
+    with pytest.raises(c.ConfigError, match="sdae.same_song_rows: expected a value >= 2"):
+        c.build(c.SdaeConfig, "sdae", {"same_song_rows": 1})
     with pytest.raises(c.ConfigError, match="rnn.head_fraction: the pointer scores every step"):
         c.build(c.RnnConfig, "rnn", {"head_fraction": 0.5})
     assert c.build(c.RnnConfig, "rnn", {"head_fraction": 0.5, "representation": "mulaw"})

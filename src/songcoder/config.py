@@ -127,6 +127,11 @@ class SdaeConfig:
     # probability that a training row's input is another excerpt of the same song (the target
     # stays the row itself): the code keeps what is stable in a song; 0 = plain masked self
     excerpt_swap: float = _f(0.0, lo=0.0, hi=1.0)
+    # fine-tuning adds this x supervised InfoNCE of the codes of one batch's excerpt rows (rows of
+    # one song are positives; sdae/same_song.py); 0 = the plain masked-self target
+    same_song_weight: float = _f(30.0, lo=0.0)
+    same_song_temperature: float = _f(0.2, lo=0.0, lo_open=True)   # of the cosine similarities
+    same_song_rows: int = _f(2, lo=2)             # a song's rows come into a batch this many at a time
     # every layer gets a PCA-initialised linear encoder/decoder beside its non-linear units,
     # which join through gates that start at 0 (sdae/README.md: the linear path)
     linear_path: bool = True
@@ -143,6 +148,9 @@ class SdaeConfig:
         if self.finetune_rank_ordered and self.regularizer != "rank_ordered":
             raise ConfigError("sdae.finetune_rank_ordered: keeps the rank order of a code "
                               f"pretrained with regularizer rank_ordered, got {self.regularizer!r}")
+        if self.same_song_weight > 0 and self.same_song_rows > self.batch_size:
+            raise ConfigError(f"sdae.same_song_rows ({self.same_song_rows}) must fit in a batch "
+                              f"(sdae.batch_size {self.batch_size})")
         if self.optimizer == "lbfgs" and self.decay > 0:
             raise ConfigError("sdae.decay: decoupled weight decay needs a first-order optimizer; "
                               "set decay: 0 with lbfgs")

@@ -15,6 +15,7 @@ import lightning as L
 import numpy as np
 import torch
 
+from songcoder.sdae.same_song import song_groups
 from songcoder.sdae.serving import host_tensor
 
 CHUNK_ROWS = 16384
@@ -92,6 +93,10 @@ class DeviceBatches:
     noisy = masking noise on the row itself or, with probability `swap` (needs `spans`), on
     another row of the same song.
 
+    per_song >= 2 (needs `spans`; the same-song objective): each batch also carries the song of
+    each row, (clean, noisy, song (B,)), and a shuffled epoch puts a song's rows into batches
+    `per_song` at a time (`same_song.song_groups`), so most rows meet another row of their song.
+
     The order and the masks depend only on (seed, epoch), so a resumed run sees the batches the
     uninterrupted run would have. Under DDP each rank takes every world-th row of the permutation.
     """
@@ -99,11 +104,13 @@ class DeviceBatches:
     def __init__(self, x: torch.Tensor, *, batch_size: int, noise: float, seed: int,
                  shuffle: bool = True, epoch: Callable[[], int] = lambda: 0,
                  rank: int = 0, world: int = 1, swap: float = 0.0,
-                 spans: tuple[torch.Tensor, torch.Tensor] | None = None, rescale: bool = False):
+                 spans: tuple[torch.Tensor, torch.Tensor] | None = None, rescale: bool = False,
+                 per_song: int = 0):
         self.x, self.batch_size, self.noise, self.seed = x, batch_size, noise, seed
         self.rescale = rescale
         self.shuffle, self.epoch, self.rank, self.world = shuffle, epoch, rank, world
         self.swap, self.spans = (swap, spans) if spans is not None else (0.0, None)
+        self.per_song = per_song if spans is not None else 0
 
     def _rows(self) -> int:
         # Every rank gets the same count (a rank with one batch more would hang DDP): up to
@@ -118,7 +125,10 @@ class DeviceBatches:
         gen = torch.Generator(device=dev)
         gen.manual_seed(self.seed * 1_000_003 + (self.epoch() if self.shuffle else 0))
         used = self._rows() * self.world
-        if self.shuffle:
+        if self.shuffle and self.per_song:
+            # each rank a contiguous share, so runs of a song stay together
+            idx = song_groups(self.spans, self.per_song, gen)[:used].view(self.world, -1)[self.rank]
+        elif self.shuffle:
             idx = torch.randperm(len(self.x), generator=gen, device=dev)[:used][self.rank::self.world]
         else:
             idx = torch.arange(self.rank, used, self.world, device=dev)
@@ -127,7 +137,11 @@ class DeviceBatches:
             clean = self.x.index_select(0, rows)                               # (B, D)
             source = clean if self.swap <= 0 else self.x.index_select(
                 0, swap_rows(rows, self.spans, self.swap, gen))
-            yield clean, mask(source, self.noise, gen, rescale=self.rescale)
+            noisy = mask(source, self.noise, gen, rescale=self.rescale)
+            if self.per_song:
+                yield clean, noisy, self.spans[0].to(dev)[rows]                # song: its first row
+            else:
+                yield clean, noisy
 
 
 class MatrixDataModule(L.LightningDataModule):
@@ -135,14 +149,14 @@ class MatrixDataModule(L.LightningDataModule):
 
     def __init__(self, x_train, x_val, *, batch_size: int, noise: float, seed: int,
                  val_batch_size: int = 8192, swap: float = 0.0, songs=None,
-                 rescale: bool = False):
+                 rescale: bool = False, per_song: int = 0):
         super().__init__()
         self.host = {"train": x_train, "val": x_val}
         self.batch_size, self.noise, self.seed, self.rescale = batch_size, noise, seed, rescale
-        # songs: (train, val) song label per row, for the same-song swap
-        self.swap = swap
+        # songs: (train, val) song label per row, for the same-song swap and objective
+        self.swap, self.per_song = swap, per_song
         self.spans = {k: song_spans(v) for k, v in zip(("train", "val"), songs)
-                      if v is not None} if songs is not None and swap > 0 else {}
+                      if v is not None} if songs and (swap > 0 or per_song) else {}
         self.val_batch_size = val_batch_size
         self.data: dict[str, torch.Tensor] = {}
 
@@ -162,7 +176,8 @@ class MatrixDataModule(L.LightningDataModule):
         return DeviceBatches(self.data["train"], batch_size=self.batch_size, noise=self.noise,
                              seed=self.seed, epoch=lambda: self.trainer.current_epoch,
                              rank=rank, world=world, swap=self.swap,
-                             spans=self.spans.get("train"), rescale=self.rescale)
+                             spans=self.spans.get("train"), rescale=self.rescale,
+                             per_song=self.per_song)
 
     def val_dataloader(self) -> DeviceBatches | list:
         if "val" not in self.data or len(self.data["val"]) == 0:
@@ -170,4 +185,5 @@ class MatrixDataModule(L.LightningDataModule):
         rank, world = self._rank_world()
         return DeviceBatches(self.data["val"], batch_size=self.val_batch_size, noise=self.noise,
                              seed=self.seed + 7919, shuffle=False, rank=rank, world=world,
-                             swap=self.swap, spans=self.spans.get("val"), rescale=self.rescale)
+                             swap=self.swap, spans=self.spans.get("val"), rescale=self.rescale,
+                             per_song=self.per_song)

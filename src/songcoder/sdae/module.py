@@ -1,6 +1,7 @@
 """Thin LightningModules around a plain autoencoder (`DenoisingLayer` or `DeepAutoencoder`).
 
-`net.losses(clean, noisy)` gives the named terms; each is logged as `train/<name>` and
+`net.losses(*batch)` gives the named terms (a batch is (clean, noisy) or, for the same-song
+objective, (clean, noisy, song)); each is logged as `train/<name>` and
 `val/<name>`. `val/rel_error` is the clean-input reconstruction error relative to predicting
 the training mean. A per-epoch history (for learning curves and optimizer comparisons) is kept
 on the module and saved in Lightning checkpoints, so it survives a resume.
@@ -74,8 +75,8 @@ class AutoencoderModule(L.LightningModule):
                      sync_dist=split == "val")
 
     def training_step(self, batch, batch_idx):
-        clean, noisy = batch                                              # (B, D) each
-        terms = self.net.losses(clean, noisy)
+        clean = batch[0]                                                  # (B, D)
+        terms = self.net.losses(*batch)
         # Summed here and logged once per epoch: self.log on every step costs ~10 % of a
         # layer-1 step on CPU (see benchmarks/sdae.py).
         for name, value in terms.items():
@@ -86,8 +87,8 @@ class AutoencoderModule(L.LightningModule):
         return terms["loss"]
 
     def validation_step(self, batch, batch_idx):
-        clean, noisy = batch
-        terms = self.net.losses(clean, noisy)
+        clean = batch[0]
+        terms = self.net.losses(*batch)
         self._log_terms("val", terms, len(clean))
         mean = self.train_mean.to(clean.device)
         self._sums["val_loss"] += terms["loss"].detach() * len(clean)

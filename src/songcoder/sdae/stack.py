@@ -10,6 +10,7 @@ from torch import nn
 
 from songcoder.sdae.layer import DenoisingLayer
 from songcoder.sdae.regularizers import half_sse, rank_ordered_deep
+from songcoder.sdae.same_song import same_song_nce
 
 
 class DeepAutoencoder(nn.Module):
@@ -23,6 +24,8 @@ class DeepAutoencoder(nn.Module):
         self.register_buffer("loss_weight", None, persistent=False)
         # fine-tuning with seed 003's rank-ordered cost on the code (a training choice, not saved)
         self.rank_ordered = False
+        # fine-tuning's same-song term: weight and temperature (a training choice, not saved)
+        self.same_song = (0.0, 1.0)
 
     def set_loss_weight(self, weight: torch.Tensor | None) -> None:
         self.loss_weight = None if weight is None else weight.float()
@@ -35,6 +38,11 @@ class DeepAutoencoder(nn.Module):
             raise ValueError("finetune_rank_ordered needs a code layer pretrained with "
                              f"regularizer rank_ordered, got {self.layers[-1].regularizer!r}")
         self.rank_ordered = on
+
+    def set_same_song(self, weight: float, temperature: float) -> None:
+        """Add `weight` x supervised InfoNCE of the codes (`same_song.same_song_nce`) to the
+        fine-tuning loss, for batches that carry song labels (`sdae.same_song_weight`)."""
+        self.same_song = (weight, temperature)
 
     @classmethod
     def from_layers(cls, layers: list[DenoisingLayer], *, untie: bool = False) -> "DeepAutoencoder":
@@ -69,12 +77,20 @@ class DeepAutoencoder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
 
-    def losses(self, x_clean: torch.Tensor, x_noisy: torch.Tensor) -> dict[str, torch.Tensor]:
+    def losses(self, x_clean: torch.Tensor, x_noisy: torch.Tensor,
+               song: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         # Fine-tuning minimises reconstruction of the clean input end to end (weighted by
         # feature group when `loss_weight` is set; plain otherwise), with rank_ordered over every
-        # prefix of the code (its last prefix is the plain reconstruction).
+        # prefix of the code (its last prefix is the plain reconstruction); with song labels
+        # (B,) and a same-song weight, plus that weight x the same-song InfoNCE of the codes.
+        h = self.encode(x_noisy)                                           # (B, code)
         if self.rank_ordered:
-            recon = rank_ordered_deep(self.encode(x_noisy), self.decode, x_clean, self.loss_weight)
+            recon = rank_ordered_deep(h, self.decode, x_clean, self.loss_weight)
         else:
-            recon = half_sse(self(x_noisy), x_clean, self.loss_weight)
-        return {"recon": recon, "loss": recon}
+            recon = half_sse(self.decode(h), x_clean, self.loss_weight)
+        terms = {"recon": recon}
+        weight, temperature = self.same_song
+        if weight > 0 and song is not None:
+            terms["same_song"] = weight * same_song_nce(h, song, temperature)
+        terms["loss"] = sum(terms.values())
+        return terms

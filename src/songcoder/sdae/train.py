@@ -40,13 +40,16 @@ def make_layer(cfg: SdaeConfig, k: int, n_in: int) -> DenoisingLayer:
 
 def _fit(net: nn.Module, cfg: SdaeConfig, trainer_cfg: TrainerConfig, *, stage: str, epochs: int,
          lr: float, noise: float, seed: int, x_train, x_val, ckpt_dir, logger, songs=None,
-         **trainer_kw) -> tuple[dict[str, Any], AutoencoderModule]:
+         per_song: int = 0, **trainer_kw) -> tuple[dict[str, Any], AutoencoderModule]:
     L.seed_everything(seed, workers=False, verbose=False)
     dm = MatrixDataModule(x_train, x_val, batch_size=cfg.batch_size, noise=noise, seed=seed,
-                          swap=cfg.excerpt_swap, songs=songs, rescale=cfg.noise_rescale)
+                          swap=cfg.excerpt_swap, songs=songs, rescale=cfg.noise_rescale,
+                          per_song=per_song)
     # keep_best judges an epoch by what it minimises: a rank-ordered fine-tuning's objective is
-    # every prefix of the code, and the full reconstruction alone would prefer its first epochs
-    best_on = "val_loss" if getattr(net, "rank_ordered", False) else "val_rel_error"
+    # every prefix of the code, a same-song one adds the val excerpts' InfoNCE; the full
+    # reconstruction alone would prefer the epochs before either term has done its work
+    best_on = ("val_loss" if getattr(net, "rank_ordered", False) or per_song
+               else "val_rel_error")
     module = AutoencoderModule(net, optimizer=cfg.optimizer, lr=lr, momentum=cfg.momentum,
                                decay=cfg.decay, schedule=cfg.schedule, keep_best=cfg.keep_best,
                                best_on=best_on)
@@ -100,14 +103,20 @@ def pretrain_layer(cfg: SdaeConfig, trainer_cfg: TrainerConfig, k: int, x_train,
 def finetune(cfg: SdaeConfig, trainer_cfg: TrainerConfig, layers: list[DenoisingLayer], x_train,
              x_val=None, *, ckpt_dir: str | Path | None = None, logger: Any = None, songs=None,
              **trainer_kw) -> tuple[dict[str, Any], DeepAutoencoder]:
-    """Stack the pretrained layers into one D -> code -> D network and train it end to end."""
+    """Stack the pretrained layers into one D -> code -> D network and train it end to end.
+
+    songs: (train, val) song label per row; with `cfg.same_song_weight` > 0 the loss adds the
+    same-song term over song-grouped batches (None or (): plain reconstruction)."""
     model = DeepAutoencoder.from_layers(layers, untie=cfg.finetune_untie)
     model.set_loss_weight(feature_weights(model.sizes[0], cfg.loudness_weight))
     model.set_rank_ordered(cfg.finetune_rank_ordered)
+    model.set_same_song(cfg.same_song_weight, cfg.same_song_temperature)
+    # song-grouped batches only where the term is on and there are song labels to group by
+    per_song = cfg.same_song_rows if cfg.same_song_weight > 0 and songs else 0
     metrics, _ = _fit(model, cfg, trainer_cfg, stage="finetune", epochs=cfg.finetune_epochs,
                       lr=cfg.finetune_lr, noise=cfg.finetune_noise, seed=cfg.seed + 100,
                       x_train=x_train, x_val=x_val, ckpt_dir=ckpt_dir, logger=logger, songs=songs,
-                      **trainer_kw)
+                      per_song=per_song, **trainer_kw)
     return metrics, model
 
 
