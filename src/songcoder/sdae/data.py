@@ -98,7 +98,9 @@ class DeviceBatches:
     `per_song` at a time (`same_song.song_groups`), so most rows meet another row of their song.
 
     The order and the masks depend only on (seed, epoch), so a resumed run sees the batches the
-    uninterrupted run would have. Under DDP each rank takes every world-th row of the permutation.
+    uninterrupted run would have. Under DDP each rank takes every world-th row of the permutation
+    (with `per_song`, a contiguous share of the song-grouped order, so a song's rows stay on one
+    rank).
     """
 
     def __init__(self, x: torch.Tensor, *, batch_size: int, noise: float, seed: int,
