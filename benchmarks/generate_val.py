@@ -25,14 +25,14 @@ import numpy as np
 from songcoder.atomic import save_json
 from songcoder.audio.collection import read_manifest
 from songcoder.audio.io import load_mono
+from songcoder.audio.spectral import power_db, power_spectrogram
 from songcoder.config import GenerateConfig, PrepareConfig, load_section
 from songcoder.evaluate.generation import REAL, SongCodeJudge, judge, judge_all, summarise
 from songcoder.features.extract import song_features, song_vector_kwargs
 from songcoder.features.layout import GROUPS
 from songcoder.features.norm import normalise
-from songcoder.rnn import train as rnn
-from songcoder.audio.spectral import power_db, power_spectrogram
 from songcoder.rnn.generate import continue_audio
+from songcoder.rnn.model import load
 from songcoder.sdae.serving import SongEncoder, encode
 
 
@@ -94,7 +94,7 @@ def main() -> None:
     manifest = read_manifest(root / "data" / "manifest.csv")
     judge_split, rows = split_judge(root, args.split, manifest, prepare)
     feature_kw = judge_split.feature_kw
-    model = rnn.load(args.model or root / "models" / "rnn.pt")
+    model = load(args.model or root / "models" / "rnn.pt")
     for kv in args.set:
         k, v = kv.split("=")
         setattr(model.rep, k.removeprefix("rep."), float(v))
