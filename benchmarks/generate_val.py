@@ -28,24 +28,11 @@ from songcoder.audio.io import load_mono
 from songcoder.audio.spectral import power_db, power_spectrogram
 from songcoder.config import GenerateConfig, PrepareConfig, load_section
 from songcoder.evaluate.generation import REAL, SongCodeJudge, judge, judge_all, summarise
-from songcoder.features.extract import song_features, song_vector_kwargs
+from songcoder.features.extract import song_features
 from songcoder.features.layout import GROUPS
 from songcoder.features.norm import normalise
 from songcoder.rnn.generate import continue_audio
 from songcoder.rnn.model import load
-from songcoder.sdae.serving import SongEncoder, encode
-
-
-def split_judge(root: Path, split: str, manifest, prepare: PrepareConfig) -> SongCodeJudge:
-    feats = root / "data" / "features"
-    enc = SongEncoder.from_files(root / "models" / "sdae.pt", feats / "norm.npz")
-    rows = np.load(feats / f"{split}.npy")                  # normalised by prepare
-    index = (feats / f"{split}_index.csv").read_text().splitlines()
-    head = index[0].split(",")
-    ids = [dict(zip(head, line.split(",")))["id"] for line in index[1:]]
-    by_id = {r["id"]: str(root / r["path"]) for r in manifest}   # relative: to the run's root
-    return SongCodeJudge(enc, encode(enc.model, rows), [by_id[i] for i in ids],
-                         song_vector_kwargs(prepare)), rows
 
 
 def two_panels(path: Path, seed: np.ndarray, gen: np.ndarray, real: np.ndarray, sr: int,
@@ -92,7 +79,10 @@ def main() -> None:
     seed_s = args.seed_seconds or cfg.seed_seconds
     temperature = cfg.temperature if args.temperature is None else args.temperature
     manifest = read_manifest(root / "data" / "manifest.csv")
-    judge_split, rows = split_judge(root, args.split, manifest, prepare)
+    feats = root / "data" / "features"
+    judge_split = SongCodeJudge.from_files(root / "models" / "sdae.pt", feats, manifest, prepare,
+                                           split=args.split, root=root)
+    rows = np.load(feats / f"{args.split}.npy")             # normalised by prepare
     feature_kw = judge_split.feature_kw
     model = load(args.model or root / "models" / "rnn.pt")
     for kv in args.set:

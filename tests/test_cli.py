@@ -129,6 +129,12 @@ def test_generate_says_what_it_wrote_and_draws_it(songcoder, pipeline, tmp_path)
     assert info.channels == 1 and f"{info.samplerate} Hz, mono, {info.duration:.2f} s" in p.stdout
     assert (tmp_path / "continued.png").read_bytes()[:4] == b"\x89PNG"
     assert str(tmp_path / "continued.png") in p.stdout
+    # unset options come from the params file's generate section, as the stage would use them
+    params = tmp_path / "params.yaml"
+    params.write_text("generate:\n  seconds: 0.25\n  seed_seconds: 1.5\n")
+    p = songcoder(["generate", "--seed", song, "--out", str(out), "--params", str(params)],
+                  pipeline.path)
+    assert "(1.50 s seed + 0.25 s generated)" in p.stdout, p.stdout
 
 
 def test_info_fits_80_columns(songcoder, pipeline):

@@ -248,6 +248,15 @@ def cmd_generate(args) -> int:
     from songcoder.rnn.generate import continue_audio, save_spectrogram
     from songcoder.rnn.model import load
 
+    from songcoder.config import load_section
+    from songcoder.features.extract import song_vector_kwargs
+
+    has_params = Path(args.params).exists()
+    cfg = load_section("generate", args.params) if has_params else GenerateConfig()
+    for key in ("seconds", "seed_seconds", "temperature", "phase_jitter"):
+        if getattr(args, key) is None:
+            setattr(args, key, getattr(cfg, key))
+    feature_kw = song_vector_kwargs(load_section("prepare", args.params) if has_params else None)
     model = _load_model(args.model, load, "train_rnn")
     try:
         seed = load_mono(args.seed, model.sample_rate, start=args.start,
@@ -265,7 +274,7 @@ def cmd_generate(args) -> int:
               f"samples at {model.sample_rate} Hz", file=sys.stderr)
         return 1
     out = continue_audio(model, seed, args.seconds, args.temperature,
-                         np.random.default_rng(args.rng_seed), args.phase_jitter)
+                         np.random.default_rng(args.rng_seed), args.phase_jitter, feature_kw)
     full, sr = np.concatenate([seed, out]), model.sample_rate
     png = out_path.with_suffix(".png")
     try:
@@ -454,18 +463,26 @@ def parser() -> argparse.ArgumentParser:
                 "--seconds of generated audio to --out (mono, at the model's sample rate), "
                 "and its spectrogram beside it (.png).")
     p.add_argument("--seed", required=True, metavar="FILE", help="the song to continue")
-    gen = GenerateConfig()                     # the generate stage's defaults (params.yaml)
-    p.add_argument("--seconds", type=_positive(float), default=gen.seconds,
-                   help="seconds to generate")
+    # Unset options take the project's params.yaml generate section (as the generate stage
+    # would), else the built-in defaults shown here.
+    gen = GenerateConfig()
+    p.add_argument("--seconds", type=_positive(float),
+                   help=f"seconds to generate (default: generate.seconds, else {gen.seconds:g})")
     p.add_argument("--out", required=True, metavar="FILE.wav", help=".wav, .flac or .ogg")
     p.add_argument("--start", type=float, default=0.0, help="seed start in the file (s)")
-    p.add_argument("--seed-seconds", type=_positive(float), default=gen.seed_seconds,
+    p.add_argument("--seed-seconds", type=_positive(float),
                    help="seconds of the song the model hears first (pointer models replay and "
-                        "reorder them: a bar or more keeps the beat)")
-    p.add_argument("--temperature", type=float, default=gen.temperature,
-                   help="sampling temperature (0 = most likely)")
-    p.add_argument("--phase-jitter", type=float, default=gen.phase_jitter,
-                   help="logmag models: 0 = phase vocoder, 1 = random phase")
+                        "reorder them: a bar or more keeps the beat; default: "
+                        f"generate.seed_seconds, else {gen.seed_seconds:g})")
+    p.add_argument("--temperature", type=float,
+                   help="sampling temperature (0 = most likely; default: generate.temperature, "
+                        f"else {gen.temperature:g})")
+    p.add_argument("--phase-jitter", type=float,
+                   help="logmag models: 0 = phase vocoder, 1 = random phase (default: "
+                        f"generate.phase_jitter, else {gen.phase_jitter:g})")
+    p.add_argument("--params", default="params.yaml",
+                   help="its generate section gives unset options, its prepare section the "
+                        "tempo range the pointer finds the seed's beat in")
     p.add_argument("--rng-seed", type=int, default=0, help="seed of the sampler")
     p.add_argument("--model", default="models/rnn.pt", help="trained audio RNN")
     p.set_defaults(fn=cmd_generate)

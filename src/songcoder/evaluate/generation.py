@@ -54,17 +54,20 @@ class SongCodeJudge:
 
     @classmethod
     def from_files(cls, model_path: str | Path, features_dir: str | Path,
-                   manifest: list[dict[str, str]], prepare: PrepareConfig | None) -> "SongCodeJudge":
+                   manifest: list[dict[str, str]], prepare: PrepareConfig | None,
+                   split: str = "test", root: str | Path = "") -> "SongCodeJudge":
+        """The songs of `split`; their manifest paths are relative to `root` (the project's
+        root: the working directory of a stage, another run's folder for a benchmark)."""
         from songcoder.sdae.serving import SongEncoder, encode
 
         features_dir = Path(features_dir)
         enc = SongEncoder.from_files(model_path, features_dir / "norm.npz")
-        test = np.load(features_dir / "test.npy")              # already normalised by prepare
-        index = (features_dir / "test_index.csv").read_text().splitlines()
+        rows = np.load(features_dir / f"{split}.npy")           # already normalised by prepare
+        index = (features_dir / f"{split}_index.csv").read_text().splitlines()
         head = index[0].split(",")
         ids = [dict(zip(head, line.split(",")))["id"] for line in index[1:]]
-        by_id = {r["id"]: r["path"] for r in manifest}
-        return cls(enc, encode(enc.model, test), [by_id[i] for i in ids],
+        by_id = {r["id"]: str(Path(root) / r["path"]) if root else r["path"] for r in manifest}
+        return cls(enc, encode(enc.model, rows), [by_id[i] for i in ids],
                    song_vector_kwargs(prepare))
 
     def top1(self, x: np.ndarray, sr: int, path: str) -> bool | None:
