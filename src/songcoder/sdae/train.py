@@ -111,8 +111,11 @@ def finetune(cfg: SdaeConfig, trainer_cfg: TrainerConfig, layers: list[Denoising
     model.set_loss_weight(feature_weights(model.sizes[0], cfg.loudness_weight))
     model.set_rank_ordered(cfg.finetune_rank_ordered)
     model.set_same_song(cfg.same_song_weight, cfg.same_song_temperature)
-    # song-grouped batches only where the term is on and there are song labels to group by
-    per_song = cfg.same_song_rows if cfg.same_song_weight > 0 and songs else 0
+    # song-grouped batches (and keep_best on the val loss with its same-song term) only where
+    # the term is on and some train song has two rows to pair: one row a song (the built-in
+    # corpus's 24 s songs) has no positives, and fine-tuning stays the plain reconstruction
+    pairs = bool(songs) and len(np.unique(songs[0])) < len(songs[0])
+    per_song = cfg.same_song_rows if cfg.same_song_weight > 0 and pairs else 0
     metrics, _ = _fit(model, cfg, trainer_cfg, stage="finetune", epochs=cfg.finetune_epochs,
                       lr=cfg.finetune_lr, noise=cfg.finetune_noise, seed=cfg.seed + 100,
                       x_train=x_train, x_val=x_val, ckpt_dir=ckpt_dir, logger=logger, songs=songs,
