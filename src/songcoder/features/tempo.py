@@ -25,13 +25,14 @@ drifts over a long track still adds up where one autocorrelation of the whole sm
 
 Headroom at the bounds (issue 12: 4 make-real tracks at 60.0/199.8 BPM): an estimate within
 EDGE of min_bpm or max_bpm is replaced by its octave inside the range when that octave scores at
-least EDGE_RATIO of it. Those tracks do pulse at the bound (madmom, same whole tracks: 200, 200,
-59.4 and 120 BPM; a fifth, 200.0 here, is 50 for madmom), so the grid and fold were right; but a
-tempo at a bound is the least stable answer (1 % faster playback folds it an octave down) and
-its octave is the same metre read at x2 or x1/2, which the range holds with room on both sides.
-Speed-change stability on real music (benchmarks/tempo_speed_harness.py, make-real train/val
-songs played 0.8..1.25x) is not reached by this detector family: see rejected_variants in
-benchmarks/results/tempo.json for what was tried and why it failed.
+least EDGE_RATIO of it. Those tracks do pulse at the bound (madmom on the same whole tracks:
+200, 200, 59.4 and 120 BPM), so the grid and fold found the pulse; but a tempo at a bound is the
+least stable answer (1 % faster playback folds it an octave down), and its octave is the same
+metre read at x2 or x1/2, with room on both sides. EDGE is 1 %: 3 or 5 % also cleared the
+bounds but moved labelled synthetic songs near 60 BPM off their tempo.
+Speed-change stability on real music (benchmarks/tempo_speed_harness.py: make-real songs'
+middle 30 s played at 0.8..1.25x) is not reached by this detector family; rejected_variants in
+benchmarks/results/tempo.json says what was tried and why it failed.
 
 Bar phase: the beat phase maximises the onset envelope folded at the beat period; the downbeat
 is the one of the 4 beats whose start is loudest overall, loudest in the bass, and where the
