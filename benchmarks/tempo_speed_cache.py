@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import sys
 from multiprocessing import Pool
 from pathlib import Path
 
@@ -69,7 +68,6 @@ def main() -> None:
     with Pool(a.workers) as pool:
         for i, msg in enumerate(pool.imap_unordered(one, [(r, a.root, a.out, a.seconds) for r in rows])):
             print(f"[{i + 1}/{len(rows)}] {msg}", flush=True)
-    sys.exit(0)
 
 
 if __name__ == "__main__":
