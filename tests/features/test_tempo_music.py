@@ -107,3 +107,26 @@ def test_long_ambient_song_is_not_at_a_bound():
     x += 0.01 * rng.standard_normal(len(t))
     f = song_features(x.astype(np.float32), sr, min_bpm=60, max_bpm=200)
     assert 60 * 1.005 < f.tempo_bpm < 200 / 1.005, f.tempo_bpm
+
+
+def accented_clicks(bpm: float, seconds: float) -> np.ndarray:
+    """Clicks on every beat, every other one twice as loud (a half-time accent)."""
+    return click_track(bpm, SR, seconds, 0.1) + click_track(bpm / 2, SR, seconds, 0.1)
+
+
+@pytest.mark.parametrize("make,bpm,octave", [
+    (lambda: drum_loop(30.0, SR, 60.3, 0.0), 60.3, 120.6),
+    (lambda: accented_clicks(199.5, 30.0), 199.5, 99.75),
+], ids=["drum_loop_60.3", "accented_clicks_199.5"])
+def test_pulse_at_a_bound_is_reported_at_its_octave_inside(make, bpm, octave):
+    """Issue 12: real tracks whose pulse is at 60 or 200 BPM were answered at the bound (main
+    returned 60.29 and 199.47 here). A tempo at a bound folds an octave with 1 % faster
+    playback; its octave inside the range is the same metre with room on both sides."""
+    est = song_features(make(), SR, min_bpm=60, max_bpm=200).tempo_bpm
+    assert abs(est / octave - 1) <= 0.04, (bpm, est)
+
+
+def test_tempo_just_inside_the_headroom_is_kept():
+    """The headroom acts within 1 % of a bound only: a 62 BPM groove stays at 62."""
+    est = song_features(drum_loop(30.0, SR, 62.0, 0.0), SR, min_bpm=60, max_bpm=200).tempo_bpm
+    assert abs(est / 62.0 - 1) <= 0.04, est
