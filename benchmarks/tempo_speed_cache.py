@@ -5,7 +5,9 @@ count) and, for train/val/test songs, the middle `seconds` at speeds 1, 0.8, 0.9
 (resample_poly exactly as prepare.speed_ratios). One npz per song under --out, so a detector
 variant is scored by benchmarks/tempo_speed_harness.py in seconds without decoding again.
 
-    python benchmarks/tempo_speed_cache.py --root /work/realrun --out /work/tempo3-cache
+    python benchmarks/tempo_speed_cache.py --root . --out real/tempo-cache   # after `make real`
+
+Without --root and --out (as `make bench` runs it) it says so and does nothing.
 """
 
 from __future__ import annotations
@@ -58,15 +60,19 @@ def one(job: tuple[dict[str, str], Path, Path, float]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--root", type=Path, default=Path("/work/realrun"))
-    ap.add_argument("--out", type=Path, default=Path("/work/tempo3-cache"))
+    ap.add_argument("--root", type=Path, help="a project folder after `make real`")
+    ap.add_argument("--out", type=Path, help="cache folder (e.g. real/tempo-cache)")
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--workers", type=int, default=2)
     a = ap.parse_args()
+    if a.root is None or a.out is None:
+        print("tempo speed cache skipped: give --root <project after make real> --out <folder>")
+        return
     a.out.mkdir(parents=True, exist_ok=True)
     rows = list(csv.DictReader(open(a.root / "data/manifest.csv")))
     with Pool(a.workers) as pool:
-        for i, msg in enumerate(pool.imap_unordered(one, [(r, a.root, a.out, a.seconds) for r in rows])):
+        jobs = [(r, a.root, a.out, a.seconds) for r in rows]
+        for i, msg in enumerate(pool.imap_unordered(one, jobs)):
             print(f"[{i + 1}/{len(rows)}] {msg}", flush=True)
 
 

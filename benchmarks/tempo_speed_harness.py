@@ -7,8 +7,12 @@
 The detector is whatever `songcoder.features.tempo` PYTHONPATH imports, so branch and main
 are compared on the same files by running this twice:
 
-    PYTHONPATH=src python benchmarks/tempo_speed_harness.py --splits train,val
-    PYTHONPATH=/work/main/src python benchmarks/tempo_speed_harness.py --splits train,val
+    PYTHONPATH=src python benchmarks/tempo_speed_harness.py --root . --cache real/tempo-cache
+    PYTHONPATH=<other checkout>/src python benchmarks/tempo_speed_harness.py --root . \
+        --cache real/tempo-cache
+
+(--splits train,val by default). Without --root and --cache (as `make bench` runs it) it says
+so and does nothing.
 """
 
 from __future__ import annotations
@@ -48,13 +52,16 @@ def score_song(job: tuple[Path, bool, bool]) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--root", type=Path, default=Path("/work/realrun"))
-    ap.add_argument("--cache", type=Path, default=Path("/work/tempo3-cache"))
+    ap.add_argument("--root", type=Path, help="the project folder the cache was built from")
+    ap.add_argument("--cache", type=Path, help="benchmarks/tempo_speed_cache.py's --out")
     ap.add_argument("--splits", default="train,val")
     ap.add_argument("--no-whole", action="store_true", help="skip the whole-track bound count")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--json", type=Path, help="write per-song results here")
     a = ap.parse_args()
+    if a.root is None or a.cache is None:
+        print("tempo speed harness skipped: give --root <project> --cache <cache folder>")
+        return
     rows = list(csv.DictReader(open(a.root / "data/manifest.csv")))
     splits = set(a.splits.split(","))
     jobs = [(a.cache / f"{r['id']}.npz", r["split"] in splits, not a.no_whole) for r in rows]
@@ -65,9 +72,11 @@ def main() -> None:
     pairs = [(r["fast"][s] / r["base"], s, r["id"]) for r in res if "fast" in r for s in SPEEDS]
     summary: dict = {"tempo_module": tempo.__file__}
     if pairs:
-        hit1, hit2 = tempo.tempo_hits(np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs]))
+        hit1, hit2 = tempo.tempo_hits(np.array([p[0] for p in pairs]),
+                                      np.array([p[1] for p in pairs]))
         summary.update(speed_pairs=len(pairs), speed_songs=len(pairs) // len(SPEEDS),
-                       speed_acc1=round(float(hit1.mean()), 4), speed_acc2=round(float(hit2.mean()), 4))
+                       speed_acc1=round(float(hit1.mean()), 4),
+                       speed_acc2=round(float(hit2.mean()), 4))
         summary["speed_misses"] = [f"{path_of[p[2]]} x{p[1]}: ratio {p[0]:.3f}"
                                    for p, h in zip(pairs, hit1) if not h]
     wholes = [(r["whole"], r["id"]) for r in res if "whole" in r]
