@@ -58,6 +58,9 @@ VARIANTS = {
     "w10_t2_seed1": {"same_song_weight": 10.0, "same_song_temperature": 0.2, "seed": 1},
     "w30_t2_seed1": {"same_song_weight": 30.0, "same_song_temperature": 0.2, "seed": 1},
     "w10_seed1": {"same_song_weight": 10.0, "seed": 1},
+    "w30_t2_b128": {"same_song_weight": 30.0, "same_song_temperature": 0.2, "batch_size": 128},
+    "w30_t2_b128_seed1": {"same_song_weight": 30.0, "same_song_temperature": 0.2,
+                          "batch_size": 128, "seed": 1},
     "w30_seed1": {"same_song_weight": 30.0, "seed": 1},
     "masked_self_seed1": {"same_song_weight": 0.0, "seed": 1},
 }
