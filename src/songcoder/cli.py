@@ -45,12 +45,19 @@ def _load_model(path: str, loader, stage: str):
         raise UserError(f"{path}: cannot load the model ({type(e).__name__}: {detail})") from e
 
 
+def _section(name: str, params: str):
+    """The project's `name` section of params.yaml, validated; its defaults where there is no
+    params file (the CLI then computes what a default pipeline would)."""
+    from songcoder.config import SECTIONS, load_section
+
+    return load_section(name, params) if Path(params).exists() else SECTIONS[name]()
+
+
 class Encoder:
     """Audio file -> 21-d code: features as prepare computes them, then the serving encoder
     (`sdae.serving.SongEncoder`: train normalisation + the fine-tuned encoder)."""
 
     def __init__(self, model: str, norm: str, params: str):
-        from songcoder.config import load_section
         from songcoder.features.norm import read_norm
         from songcoder.sdae.serving import SongEncoder, load
 
@@ -62,7 +69,7 @@ class Encoder:
         except Exception as e:
             raise UserError(f"{norm}: cannot read the train statistics ({_first_line(e)})") from e
         self.serving = SongEncoder(net, stats.mean, stats.std)
-        self.prep = load_section("prepare", params) if Path(params).exists() else None
+        self.prep = _section("prepare", params)
 
     def features(self, path: str):
         """The file's SongFeatures (1482-d vector and tempo)."""
@@ -248,15 +255,13 @@ def cmd_generate(args) -> int:
     from songcoder.rnn.generate import continue_audio, save_spectrogram
     from songcoder.rnn.model import load
 
-    from songcoder.config import load_section
     from songcoder.features.extract import song_vector_kwargs
 
-    has_params = Path(args.params).exists()
-    cfg = load_section("generate", args.params) if has_params else GenerateConfig()
+    cfg = _section("generate", args.params)
     for key in ("seconds", "seed_seconds", "temperature", "phase_jitter"):
         if getattr(args, key) is None:
             setattr(args, key, getattr(cfg, key))
-    feature_kw = song_vector_kwargs(load_section("prepare", args.params) if has_params else None)
+    feature_kw = song_vector_kwargs(_section("prepare", args.params))
     model = _load_model(args.model, load, "train_rnn")
     try:
         seed = load_mono(args.seed, model.sample_rate, start=args.start,
