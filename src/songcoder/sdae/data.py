@@ -111,7 +111,9 @@ class DeviceBatches:
         self.x, self.batch_size, self.noise, self.seed = x, batch_size, noise, seed
         self.rescale = rescale
         self.shuffle, self.epoch, self.rank, self.world = shuffle, epoch, rank, world
-        self.swap, self.spans = (swap, spans) if spans is not None else (0.0, None)
+        # the spans live where the rows do, moved once here, not on every batch
+        self.swap, self.spans = ((swap, tuple(t.to(x.device) for t in spans)) if spans is not None
+                                 else (0.0, None))
         self.per_song = per_song if spans is not None else 0
 
     def _rows(self) -> int:
@@ -141,7 +143,7 @@ class DeviceBatches:
                 0, swap_rows(rows, self.spans, self.swap, gen))
             noisy = mask(source, self.noise, gen, rescale=self.rescale)
             if self.per_song:
-                yield clean, noisy, self.spans[0].to(dev)[rows]                # song: its first row
+                yield clean, noisy, self.spans[0][rows]                        # song: its first row
             else:
                 yield clean, noisy
 
