@@ -119,6 +119,13 @@ def main() -> None:
         print(f"evaluate: same-song halves ({r['halves_songs']} songs) top-1 / MRR: "
               + ", ".join(f"{k} {r['top1_halves_' + k]:.2f}/{r['mrr_halves_' + k]:.2f}"
                           for k in reps))
+        ci = metrics.get("retrieval_interval", {})
+        if ci:
+            print("evaluate: top-1, 95 % intervals over resampled songs: "
+                  + ", ".join(f"{k} {ci[k]['lo']:.2f}-{ci[k]['hi']:.2f}" for k in reps)
+                  + "; code minus " + ", ".join(
+                      f"{k} {ci[f'code_minus_{k}']['lo']:+.2f}..{ci[f'code_minus_{k}']['hi']:+.2f}"
+                      for k in reps if k != "code"))
     if registry:
         print(f"evaluate: registered {tracking.ENCODER_NAME} v{registry['version']} as candidate"
               + (f", now {registry['alias']} and champion" if registry["champion"]

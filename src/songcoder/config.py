@@ -176,6 +176,7 @@ class EvaluateConfig:
     baseline: Literal["librosa", "none"] = "librosa"  # peer for same-song halves retrieval
     baseline_train_songs: int = _f(100, lo=0)      # train songs whose halves z-score the peer; 0 = the test halves
     workers: int = _f(2, lo=1, hi=256)             # processes decoding songs for the peer
+    bootstrap: int = _f(2000, lo=0)                # song resamples for the top-1 intervals; 0 = none
     seed: int = _f(0, lo=0)
 
 

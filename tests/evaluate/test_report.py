@@ -49,6 +49,13 @@ def test_evaluate_all_reports_every_key_and_plots(labelled_songs, trained, tmp_p
     assert r["halves_songs"] == len(ha)
     assert r["top1_halves_knows"] == r["mrr_halves_knows"] == 1.0
     assert r["top1_halves_noise"] < 0.3 and r["mrr_halves_noise"] < 0.5
+    ci = m["retrieval_interval"]                                  # every rep, and code minus the others
+    assert set(ci) == {"code", "pca_4", "raw", "knows", "noise", "code_minus_pca_4",
+                       "code_minus_raw", "code_minus_knows", "code_minus_noise"}
+    assert ci["knows"] == {"lo": 1.0, "hi": 1.0}
+    assert ci["code_minus_knows"]["hi"] <= 0 and ci["code_minus_knows"]["above"] == 0.0
+    for rep in ("code", "raw", "noise"):
+        assert ci[rep]["lo"] <= r[f"top1_halves_{rep}"] <= ci[rep]["hi"]
     v = m["retrieval_val"]                                        # same keys, the val split's rows
     assert set(v) == {k for k in r if k.startswith("p_at_")} and not any("knows" in k for k in v)
     assert v["p_at_5_pattern_raw"] == precision_at_k(va, all_pattern[120:150], 5)

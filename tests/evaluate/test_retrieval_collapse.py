@@ -5,8 +5,8 @@ import numpy as np
 from songcoder.config import EvaluateConfig
 from songcoder.evaluate.collapse import code_std, collapse_check
 from songcoder.evaluate.metrics import rel_error
-from songcoder.evaluate.retrieval import (mrr_halves, partner_ranks, precision_at_k,
-                                          top1_halves, zscorer)
+from songcoder.evaluate.retrieval import (halves_hits, mrr_halves, partner_ranks,
+                                          precision_at_k, song_bootstrap, top1_halves, zscorer)
 from songcoder.sdae.serving import encode, reconstruct
 
 from .conftest import train_stack
@@ -35,6 +35,31 @@ def test_partner_ranks_and_mrr_by_hand():
     assert partner_ranks(a, b).tolist() == [2, 2, 1, 3, 3, 1]
     assert top1_halves(a, b) == 2 / 6
     assert mrr_halves(a, b) == (1 / 2 + 1 / 2 + 1 + 1 / 3 + 1 / 3 + 1) / 6
+
+
+def test_halves_hits_count_each_songs_found_halves():
+    a = np.array([[0.0], [1.0], [10.0]])
+    b = np.array([[0.9], [0.2], [10.5]])                 # the by-hand case above: ranks 2 2 1 / 3 3 1
+    assert halves_hits(a, b).tolist() == [0, 0, 2]
+    assert halves_hits(a, b).mean() / 2 == top1_halves(a, b)
+
+
+def test_song_bootstrap_intervals_hold_the_truth_and_see_a_real_gap():
+    rng = np.random.default_rng(4)
+    n = 40
+    good = rng.choice([0, 1, 2], n, p=[0.05, 0.15, 0.8])  # top-1 about 0.88
+    worse = np.where(rng.random(n) < 0.35, 0, good)        # the same songs, a third of them lost
+    ci = song_bootstrap({"code": good, "peer": worse, "same": good}, 2000, seed=0)
+    for k, hits in (("code", good), ("peer", worse)):
+        assert ci[k]["lo"] < hits.mean() / 2 < ci[k]["hi"]
+        assert ci[k]["hi"] - ci[k]["lo"] < 0.35            # 40 songs: about +-0.1
+    assert ci["code_minus_peer"]["lo"] > 0 and ci["code_minus_peer"]["above"] > 0.99
+    assert ci["code_minus_same"] == {"lo": 0.0, "hi": 0.0, "above": 0.0}   # ties are not wins
+    # the paired interval is narrower than the gap the two separate intervals allow
+    d = ci["code_minus_peer"]
+    assert d["hi"] - d["lo"] < (ci["code"]["hi"] - ci["peer"]["lo"]) - (ci["code"]["lo"] - ci["peer"]["hi"])
+    assert song_bootstrap({"code": good}, 2000, seed=0) == {"code": ci["code"]}   # same seed, same draws
+    assert song_bootstrap({"code": good[:1]}, 2000, seed=0) == {}                 # one song: no interval
 
 
 def test_zscorer_uses_the_training_rows_statistics():

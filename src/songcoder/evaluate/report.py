@@ -9,6 +9,10 @@ Keys (sizes come from the model, e.g. 352/84/21):
                                                   first and second half; a half's nearest other
                                                   half should be its partner (mrr: mean 1/rank)
   retrieval.halves_songs                          test songs in that comparison
+  retrieval_interval.{code, pca_21, raw, <peer>}.{lo, hi}   95 % interval of each top-1 by
+                                                  resampling test songs (evaluate.bootstrap times)
+  retrieval_interval.code_minus_<rep>.{lo, hi, above}  the paired difference in top-1, and the
+                                                  share of resamples where the code is higher
   retrieval.p_at_10_{code, pca_21, raw}           first label (same style); others add the label
                                                   name: p_at_10_pattern_code ...
   retrieval_val.p_at_10_...                       the same on the validation split (needs `x_val`
@@ -36,7 +40,8 @@ from songcoder.evaluate.codes import code_units
 from songcoder.evaluate.collapse import collapse_check
 from songcoder.evaluate.metrics import (FEATURE_GROUPS, group_rel_errors, masked_rel_error,
                                         masking, rel_error)
-from songcoder.evaluate.retrieval import mrr_halves, precision_at_k, top1_halves, zscorer
+from songcoder.evaluate.retrieval import (halves_hits, mrr_halves, precision_at_k,
+                                         song_bootstrap, top1_halves, zscorer)
 from songcoder.features.norm import normalise
 from songcoder.sdae.stack import DeepAutoencoder
 from songcoder.sdae.serving import encode, reconstruct
@@ -110,6 +115,10 @@ def evaluate_all(cfg: EvaluateConfig, x_train: np.ndarray, x_test: np.ndarray, *
             retrieval[f"top1_halves_{name}"] = top1_halves(pa, pb)
             retrieval[f"mrr_halves_{name}"] = mrr_halves(pa, pb)
         retrieval["halves_songs"] = len(a)
+        if cfg.bootstrap:
+            out["retrieval_interval"] = song_bootstrap(
+                {name: halves_hits(pa, pb) for name, (pa, pb) in pairs.items()},
+                cfg.bootstrap, cfg.seed)
     retrieval.update(_precisions(reps, x_test, labels, cfg.k))
     out["retrieval"] = retrieval
     if x_val is not None and val_labels:
