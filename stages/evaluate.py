@@ -78,7 +78,8 @@ def main() -> None:
                                halves=(halves[0], halves[1]),
                                labels=split_labels(by_id, io.features, "test"),
                                x_val=x["val"], val_labels=split_labels(by_id, io.features, "val"),
-                               peers=peers, raw_stats=norm.plain_zscore(), pca=pca)
+                               peers=peers, raw_stats=None if norm.z_scored
+                               else (norm.train_mean, norm.train_std), pca=pca)
         metrics["baseline"] = baseline          # how the peer was computed, and how fast
         result = results(metrics)
         save_json(io.metrics, result)

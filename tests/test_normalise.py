@@ -7,8 +7,7 @@ import pytest
 from songcoder.audio.synth import render_song
 from songcoder.cli import Encoder
 from songcoder.config import PrepareConfig
-from songcoder.features import layout
-from songcoder.features.norm import denormalise, group_weights, read_norm
+from songcoder.features.norm import denormalise, read_norm
 from songcoder.prepare import featurise, prepare
 from songcoder.sdae import train as sdae
 from songcoder.sdae.serving import SongEncoder, encode
@@ -69,27 +68,3 @@ def test_every_consumer_maps_raw_vectors_to_the_rows_the_model_learned_from(prep
                                              "norm": str(norm)}).predict(raw)
         np.testing.assert_allclose(cli, want, atol=1e-5)
         np.testing.assert_allclose(served, want, atol=1e-5)
-
-
-def test_equal_group_weights_scale_the_prepared_rows_and_the_serving_encoder_follows(prepared,
-                                                                                     tmp_path):
-    rows, cfg, _ = prepared
-    ext = dataclasses.replace(cfg, features="extended")
-    out = {g: tmp_path / g for g in ("none", "equal")}
-    for g, path in out.items():
-        prepare(dataclasses.replace(ext, group_weights=g), rows, path)
-    w = group_weights(layout.EXTENDED_DIM, "equal")
-    for name in OUTPUTS:
-        plain, weighted = (np.load(out[g] / f"{name}.npy") for g in ("none", "equal"))
-        np.testing.assert_allclose(weighted, plain * w, rtol=1e-5, atol=1e-4, err_msg=name)
-    norm = read_norm(out["equal"] / "norm.npz")
-    m, s = norm.plain_zscore()
-    np.testing.assert_allclose((np.load(out["equal"] / "test.npy") - m) / s,
-                               np.load(out["none"] / "test.npy"), rtol=1e-5, atol=1e-4)
-    # the serving encoder maps a raw vector to the weighted row the model learned from
-    raw = featurise(({**rows[3]}, ext)).vector[None]
-    model = DeepAutoencoder.from_layers([DenoisingLayer(raw.shape[1], 5, activation="tanh")])
-    sdae.save(tmp_path / "sdae.pt", model)
-    served = SongEncoder.from_artifacts({"model": str(tmp_path / "sdae.pt"),
-                                         "norm": str(out["equal"] / "norm.npz")}).predict(raw)
-    np.testing.assert_allclose(served, encode(model, np.load(out["equal"] / "test.npy")), atol=1e-5)

@@ -75,16 +75,12 @@ class PrepareConfig:
     excerpts: int = _f(8, lo=1)                   # at most this many excerpt rows per song
     tempo_check_seconds: float = _f(30.0, lo=0.0)  # test songs: tempo under speed changes of this much audio; 0 = off
     normalise: bool = True                        # z-score with train statistics; false: raw scales (seed 000's regime)
-    group_weights: Literal["none", "equal"] = "none"  # equal: each feature family weighs alike (features/norm.py)
 
     def check(self) -> None:
         if self.min_bpm * 2 > self.max_bpm:
             raise ConfigError(f"prepare.max_bpm: must be at least twice prepare.min_bpm "
                               f"({self.min_bpm}) so every tempo has an octave to choose from, "
                               f"got {self.max_bpm}")
-        if self.group_weights != "none" and not self.normalise:
-            raise ConfigError("prepare.group_weights: weights apply to z-scored rows; set "
-                              "prepare.normalise: true or group_weights: none")
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from songcoder.config import PrepareConfig
 from songcoder.errors import NoUsableDataError
 from songcoder.features.extract import song_features, song_vector_kwargs
 from songcoder.features.layout import feature_set_dim
-from songcoder.features.norm import Norm, group_weights, normalisation, save_norm
+from songcoder.features.norm import Norm, normalisation, save_norm
 from songcoder.features.tempo import tempo_accuracy
 from songcoder.parallel import imap
 
@@ -135,8 +135,7 @@ def prepare(cfg: PrepareConfig, rows: list[dict[str, str]], out_dir: Path) -> Pr
         return np.stack(arrays) if arrays else np.zeros(shape, np.float32)
 
     raw = {s: stack([f.vector for f in songs[s]], (0, dim)) for s in SPLITS}
-    norm = Norm.of(*normalisation(raw["train"]), z_score=cfg.normalise,
-                   weights=group_weights(dim, cfg.group_weights))
+    norm = Norm.of(*normalisation(raw["train"]), z_score=cfg.normalise)
     out_dir.mkdir(parents=True, exist_ok=True)
     for s in SPLITS:
         save_npy(out_dir / f"{s}.npy", norm.apply(raw[s]))

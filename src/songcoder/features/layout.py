@@ -99,14 +99,6 @@ def groups(dim: int) -> dict[str, slice]:
     return out
 
 
-def families(dim: int) -> dict[str, slice]:
-    """The families that `prepare.group_weights: equal` weighs alike: the seed's 1482 dims as
-    one, then each extended group."""
-    out = {"seed": slice(0, DIM)}
-    out.update({k: s for k, s in groups(dim).items() if k not in GROUPS})
-    return out
-
-
 def feature_set_dim(feature_set: str) -> int:
     return {"seed": DIM, "extended": EXTENDED_DIM}[feature_set]
 

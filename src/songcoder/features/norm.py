@@ -6,13 +6,6 @@ With `prepare.normalise: false` (seed 000's regime) prepare leaves the rows at r
 model's input (`Norm.mean`/`.std`: the CLI, the registered encoder, the generation judge) stays
 right without knowing the setting, `train_mean`/`train_std` keep the statistics (retrieval
 z-scores with them) and `z_scored` says which regime prepare used.
-
-With `prepare.group_weights: equal` each z-scored feature family (the seed's 1482 dims as one,
-then each `extended` group: timbre, contrast, chroma) is scaled so that every family adds the
-same expected share to a squared distance or a reconstruction error: otherwise the seed's 1482
-dims drown the 90 that know a song's colour (benchmarks/timbre_groups.py: raw same-song top-1 on
-the real corpus's val halves 0.68 as one block, 0.89 with equal family weights). The weight is
-folded into `std` (mean stays the train mean), so every consumer that applies `Norm` gets it.
 """
 
 from __future__ import annotations
@@ -23,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from songcoder.atomic import atomic_path
-from songcoder.features.layout import families, groups
+from songcoder.features.layout import groups
 
 STD_FLOOR = 0.01   # of the feature group's median std
 
@@ -41,21 +34,6 @@ def normalisation(train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         floor = STD_FLOOR * max(float(np.median(std[cols])), 1e-12)
         std[cols] = np.maximum(std[cols], floor)
     return mean, std
-
-
-def group_weights(dim: int, mode: str) -> np.ndarray:
-    """(dim,) column weights: "none" all 1; "equal" sqrt(dim / (families * family width)) on
-    each family's columns, so each family's z-scores sum to the same expected square and the
-    whole row keeps an expected square of dim (a seed-only vector: all 1)."""
-    if mode == "none":
-        return np.ones(dim)
-    if mode != "equal":
-        raise ValueError(f"group_weights: expected none or equal, got {mode!r}")
-    fam = families(dim)
-    w = np.empty(dim)
-    for cols in fam.values():
-        w[cols] = np.sqrt(dim / (len(fam) * (cols.stop - cols.start)))
-    return w
 
 
 def normalise(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
@@ -79,32 +57,16 @@ class Norm:
     z_scored: bool   # prepare.normalise: the prepared rows are z-scored (False: raw scales)
 
     @classmethod
-    def of(cls, train_mean: np.ndarray, train_std: np.ndarray, z_score: bool = True,
-           weights: np.ndarray | None = None) -> Norm:
-        """The train statistics, applied as they are (each column times `weights` when given)
-        or as the identity (raw scales)."""
+    def of(cls, train_mean: np.ndarray, train_std: np.ndarray, z_score: bool = True) -> Norm:
+        """The train statistics, applied as they are or as the identity (raw scales)."""
         if z_score:
-            std = train_std if weights is None else train_std / weights
-            return cls(train_mean, std, train_mean, train_std, True)
-        if weights is not None and not np.allclose(weights, 1.0):
-            raise ValueError("group weights need z-scored rows (prepare.normalise: true)")
+            return cls(train_mean, train_std, train_mean, train_std, True)
         return cls(np.zeros_like(train_mean), np.ones_like(train_std), train_mean, train_std,
                    False)
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         """Raw song vectors -> the model's input."""
         return normalise(x, self.mean, self.std)
-
-    def plain_zscore(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """(mean, std) that turn the prepared rows into plainly z-scored ones (each column by
-        its train statistics, no group weights), or None when they already are: the raw-vector
-        retrieval baseline is scored on those."""
-        if not self.z_scored:
-            return self.train_mean, self.train_std
-        weights = self.train_std / self.std
-        if np.allclose(weights, 1.0):
-            return None
-        return np.zeros_like(self.mean), weights
 
 
 def read_norm(path: str | Path) -> Norm:
