@@ -130,3 +130,15 @@ def test_tempo_just_inside_the_headroom_is_kept():
     """The headroom acts within 1 % of a bound only: a 62 BPM groove stays at 62."""
     est = song_features(drum_loop(30.0, SR, 62.0, 0.0), SR, min_bpm=60, max_bpm=200).tempo_bpm
     assert abs(est / 62.0 - 1) <= 0.04, est
+
+
+def test_octave_holds_when_the_fast_level_passes_250_bpm():
+    """Synth song 12 (126 BPM) played 1.25x (157.5 BPM): its 8th-note peak, which outscores
+    the beat, moves from 252 to 315 BPM, past a search grid that ended at max_bpm * 1.25 = 250,
+    and the argmax fell to the half tempo (78.8). With the grid to max_bpm * 1.6 the 8th-note
+    peak is seen and folds to the beat at both speeds."""
+    x, lab = render_song(12, 0, 24.0, SR)
+    base = song_features(x, SR).tempo_bpm
+    fast = song_features(resample_poly(x, 4, 5, axis=0).astype(np.float32), SR).tempo_bpm
+    assert abs(base / lab["tempo"] - 1) <= 0.04, (base, lab["tempo"])
+    assert abs(fast / base / 1.25 - 1) <= 0.04, (base, fast)

@@ -1,0 +1,155 @@
+"""Tempo under speed change on the make-real corpus, scored in seconds from a band-power cache.
+
+  cache   for every song of the manifest: the whole track's 30 loudness bands (float16, for the
+          at-bound count) and the middle `--seconds` at speeds 1, 0.8, 0.9, 1.12, 1.25
+          (resample_poly exactly as prepare.speed_ratios), one npz per song under --cache, so
+          a detector variant is scored without decoding again
+  score   the detector on that cache:
+          - speed pairs: est(middle 30 s at speed s) / est(original) against s (prepare's
+            tempo_speed_acc1/acc2), on the songs of --splits (tune on train,val; test once at
+            the end)
+          - at-bound: whole tracks whose estimate is within 0.5 % of min_bpm or max_bpm (all
+            splits)
+
+The detector is whatever `songcoder.features.tempo` PYTHONPATH imports, so branch and main
+are compared on the same files by scoring twice:
+
+    PYTHONPATH=src python benchmarks/tempo_speed.py cache --root . --cache real/tempo-cache
+    PYTHONPATH=src python benchmarks/tempo_speed.py score --root . --cache real/tempo-cache
+    PYTHONPATH=<other checkout>/src python benchmarks/tempo_speed.py score --root . \
+        --cache real/tempo-cache
+
+Without --root and --cache (as `make bench` runs it) it says so and does nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from multiprocessing import Pool
+from pathlib import Path
+
+import numpy as np
+from scipy.signal import resample_poly
+
+from songcoder.audio.io import load
+from songcoder.features import extract, layout, tempo
+from songcoder.prepare import SPEEDS
+
+MIN_BPM, MAX_BPM = 60.0, 200.0
+CENTRES = np.sqrt(layout.LOUDNESS_EDGES_HZ[:-1] * layout.LOUDNESS_EDGES_HZ[1:])
+
+
+def loud_power(x: np.ndarray, sr: int) -> tuple[np.ndarray, float]:
+    """(frames, 30) loudness-band power and frames/s, exactly as song_features computes them."""
+    if x.ndim == 1:
+        x = x[:, None]
+    x = np.ascontiguousarray(x, np.float32)
+    plan = extract._plan(int(sr), x.shape[1], 11025)
+    if len(x) < plan.q * (plan.mix.shape[1] + 1):
+        x = np.pad(x, ((0, plan.q * (plan.mix.shape[1] + 1) - len(x)), (0, 0)))
+    power = extract._band_power(extract._mono_decimated(x, plan), plan)
+    return power[:, : layout.LOUDNESS_BANDS], plan.rate / plan.hop
+
+
+def cache_song(job: tuple[dict[str, str], Path, Path, float]) -> str:
+    row, root, out, seconds = job
+    dest = out / f"{row['id']}.npz"
+    if dest.exists():
+        return f"{row['id']} cached"
+    try:
+        x, sr = load(root / row["path"])
+    except Exception as e:  # noqa: BLE001 - a bad file is reported, the others go on
+        return f"{row['path']}: {e}"
+    whole, fps = loud_power(x, sr)
+    n = min(len(x), int(round(seconds * sr)))
+    clip = x[(len(x) - n) // 2:(len(x) - n) // 2 + n]
+    arrays = {"whole": whole.astype(np.float16), "fps": np.float64(fps),
+              "speed_1": loud_power(clip, sr)[0]}
+    for s, (up, down) in SPEEDS.items():
+        arrays[f"speed_{s}"] = loud_power(resample_poly(clip, up, down, axis=0).astype(np.float32),
+                                          sr)[0]
+    np.savez(dest, **arrays)
+    return f"{row['id']} {row['path']} done"
+
+
+def bpm_of(power: np.ndarray, fps: float) -> float:
+    o = tempo.onset_envelope(np.asarray(power, np.float32), CENTRES)
+    return tempo.estimate_tempo(o, fps, MIN_BPM, MAX_BPM)[0]
+
+
+def score_song(job: tuple[Path, bool, bool]) -> dict:
+    path, speeds, whole = job
+    z = np.load(path)
+    fps = float(z["fps"])
+    out = {"id": path.stem}
+    if speeds:
+        out["base"] = bpm_of(z["speed_1"], fps)
+        out["fast"] = {s: bpm_of(z[f"speed_{s}"], fps) for s in SPEEDS}
+    if whole:
+        out["whole"] = bpm_of(z["whole"], fps)
+    return out
+
+
+def cache(a: argparse.Namespace, rows: list[dict[str, str]]) -> None:
+    a.cache.mkdir(parents=True, exist_ok=True)
+    with Pool(a.workers) as pool:
+        jobs = [(r, a.root, a.cache, a.seconds) for r in rows]
+        for i, msg in enumerate(pool.imap_unordered(cache_song, jobs)):
+            print(f"[{i + 1}/{len(rows)}] {msg}", flush=True)
+
+
+def score(a: argparse.Namespace, rows: list[dict[str, str]]) -> None:
+    splits = set(a.splits.split(","))
+    jobs = [(a.cache / f"{r['id']}.npz", r["split"] in splits, not a.no_whole) for r in rows]
+    jobs = [j for j in jobs if j[0].exists() and (j[1] or j[2])]
+    path_of = {r["id"]: r["path"] for r in rows}
+    with Pool(a.workers) as pool:
+        res = pool.map(score_song, jobs)
+    pairs = [(r["fast"][s] / r["base"], s, r["id"]) for r in res if "fast" in r for s in SPEEDS]
+    summary: dict = {"tempo_module": tempo.__file__}
+    if pairs:
+        hit1, hit2 = tempo.tempo_hits(np.array([p[0] for p in pairs]),
+                                      np.array([p[1] for p in pairs]))
+        summary.update(speed_pairs=len(pairs), speed_songs=len(pairs) // len(SPEEDS),
+                       speed_acc1=round(float(hit1.mean()), 4),
+                       speed_acc2=round(float(hit2.mean()), 4))
+        summary["speed_misses"] = [f"{path_of[p[2]]} x{p[1]}: ratio {p[0]:.3f}"
+                                   for p, h in zip(pairs, hit1) if not h]
+    wholes = [(r["whole"], r["id"]) for r in res if "whole" in r]
+    if wholes:
+        at = [(b, i) for b, i in wholes
+              if min(abs(b / MIN_BPM - 1), abs(b / MAX_BPM - 1)) <= 0.005]
+        summary.update(whole_tracks=len(wholes), at_bound=len(at),
+                       at_bound_fraction=round(len(at) / len(wholes), 4),
+                       at_bound_tracks=[f"{path_of[i]} {b:.1f}" for b, i in at])
+    print(json.dumps({k: v for k, v in summary.items() if k != "speed_misses"}, indent=1))
+    print(f"speed misses ({len(summary.get('speed_misses', []))}):")
+    for m in summary.get("speed_misses", []):
+        print("  ", m)
+    if a.json:
+        a.json.write_text(json.dumps({"summary": summary, "songs": res}, indent=1))
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("command", nargs="?", choices=("cache", "score"), default="score")
+    ap.add_argument("--root", type=Path, help="a project folder after `make real`")
+    ap.add_argument("--cache", type=Path, help="the band-power cache folder (e.g. real/tempo-cache)")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--seconds", type=float, default=30.0, help="cache: length of the clip")
+    ap.add_argument("--splits", default="train,val", help="score: splits of the speed pairs")
+    ap.add_argument("--no-whole", action="store_true", help="score: skip the at-bound count")
+    ap.add_argument("--json", type=Path, help="score: write per-song results here")
+    a = ap.parse_args(argv)
+    if a.root is None or a.cache is None:
+        print("tempo speed benchmark skipped: give cache|score --root <project after make real> "
+              "--cache <folder>")
+        return
+    rows = list(csv.DictReader(open(a.root / "data/manifest.csv")))
+    (cache if a.command == "cache" else score)(a, rows)
+
+
+if __name__ == "__main__":
+    main()
