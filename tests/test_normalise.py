@@ -66,5 +66,8 @@ def test_every_consumer_maps_raw_vectors_to_the_rows_the_model_learned_from(prep
         cli = Encoder(str(tmp_path / "sdae.pt"), str(norm), str(params)).codes(raw)
         served = SongEncoder.from_artifacts({"model": str(tmp_path / "sdae.pt"),
                                              "norm": str(norm)}).predict(raw)
-        np.testing.assert_allclose(cli, want, atol=1e-5)
-        np.testing.assert_allclose(served, want, atol=1e-5)
+        # float32 throughout: with raw rows (dB values in the tens) the pre-activations are
+        # sums of large terms, and a different BLAS blocking (batch shape, threads under
+        # pytest-xdist) moves a code by ~1e-5; z-scoring rows that were not would move it by O(1)
+        np.testing.assert_allclose(cli, want, atol=1e-4)
+        np.testing.assert_allclose(served, want, atol=1e-4)
