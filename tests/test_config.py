@@ -54,7 +54,7 @@ def test_cross_field_and_section_errors(tmp_path: Path):
     with pytest.raises(c.ConfigError, match="sdae.finetune_rank_ordered"):
         c.build(c.SdaeConfig, "sdae", {"finetune_rank_ordered": "maybe",
                                        "regularizer": "rank_ordered", "linear_path": False})
-    with pytest.raises(c.ConfigError, match=r"sdae.same_song_rows \(40\) must fit in a batch"):
+    with pytest.raises(c.ConfigError, match=r"sdae.same_song_rows: 40 rows of a song must fit in a batch"):
         c.build(c.SdaeConfig, "sdae", {"same_song_weight": 1.0, "same_song_rows": 40})
     with pytest.raises(c.ConfigError, match="sdae.same_song_temperature: expected a value > 0"):
         c.build(c.SdaeConfig, "sdae", {"same_song_temperature": 0.0})

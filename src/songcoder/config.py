@@ -149,13 +149,13 @@ class SdaeConfig:
             raise ConfigError("sdae.finetune_rank_ordered: keeps the rank order of a code "
                               f"pretrained with regularizer rank_ordered, got {self.regularizer!r}")
         if self.same_song_weight > 0 and self.same_song_rows > self.batch_size:
-            raise ConfigError(f"sdae.same_song_rows ({self.same_song_rows}) must fit in a batch "
-                              f"(sdae.batch_size {self.batch_size})")
+            raise ConfigError(f"sdae.same_song_rows: {self.same_song_rows} rows of a song must "
+                              f"fit in a batch (sdae.batch_size {self.batch_size})")
         if self.optimizer == "lbfgs" and self.decay > 0:
             raise ConfigError("sdae.decay: decoupled weight decay needs a first-order optimizer; "
                               "set decay: 0 with lbfgs")
         if self.linear_path and (self.tied or self.regularizer != "none"):
-            raise ConfigError("sdae.linear_path needs sdae.tied false and sdae.regularizer none "
+            raise ConfigError("sdae.linear_path: needs sdae.tied false and sdae.regularizer none "
                               f"(got tied {self.tied}, regularizer {self.regularizer!r}); set "
                               "sdae.linear_path: false to use them")
 
