@@ -33,7 +33,7 @@ run: setup                 ## set up, run the whole pipeline on the default data
 REAL ?= real/music
 real: setup                ## fetch ~12 h of free game music, run the pipeline on it
 	$(BIN)/python -m songcoder.audio.gamemusic $(REAL)
-	PATH="$(BIN):$$PATH" $(BIN)/dvc exp run -S data.source=folder -S data.folder=$(REAL)
+	PATH="$(BIN):$$PATH" $(BIN)/dvc exp run -S data.source=folder -S data.folder=$(REAL) -S prepare.features=extended
 	@$(BIN)/songcoder summary
 
 test: setup                ## the fast test suite (what CI runs), one worker per core

@@ -26,21 +26,25 @@ def test_ingest_and_prepare_through_dvc(pipeline, tmp_path):
     assert np.allclose(train.mean(axis=0), 0, atol=1e-4)  # normalised with train statistics
     assert np.load(p / "data/features/test_halves.npy").shape == (2, n["test"], 1482)
     assert np.load(p / "data/features/val_halves.npy").shape == (2, n["val"], 1482)
-    # train and val songs also give excerpt rows: 3 per 8 s song, contiguous, splits by song
+    # train and val songs also give excerpt rows: 3 per 8 s song, then the whole song's own row
+    # (prepare.whole_row), contiguous, splits by song
     for split in ("train", "val"):
         ex = np.load(p / f"data/features/{split}_excerpts.npy")
         index = list(csv.DictReader(open(p / f"data/features/{split}_excerpts_index.csv")))
-        assert ex.shape == (3 * n[split], 1482) and np.isfinite(ex).all()
-        assert [int(r["song"]) for r in index] == [j for j in range(n[split]) for _ in range(3)]
+        assert ex.shape == (4 * n[split], 1482) and np.isfinite(ex).all()
+        assert [int(r["song"]) for r in index] == [j for j in range(n[split]) for _ in range(4)]
         ids = {r["id"] for r in index}
         assert ids == {r["id"] for r in rows if r["split"] == split}
-        assert [float(r["start_s"]) for r in index[:3]] == [0.0, 2.5, 5.0]
+        assert [float(r["start_s"]) for r in index[:4]] == [0.0, 2.5, 5.0, 0.0]
+        assert [float(r["seconds"]) for r in index[:4]] == [3.0, 3.0, 3.0, 8.0]
+        whole = np.load(p / f"data/features/{split}.npy")
+        assert np.array_equal(ex[3::4], whole)           # the whole-song row, byte for byte
     metrics = json.loads((p / "metrics/prepare.json").read_text())
     assert metrics["songs"] == 12 and metrics["skipped"] == 0
     assert metrics["audio_seconds"] == 12 * 8.0 and "realtime_factor" not in metrics
     assert 0 <= metrics["tempo_acc1"] <= metrics["tempo_acc2"] <= 1
     assert 0 <= metrics["tempo_speed_acc1"] <= metrics["tempo_speed_acc2"] <= 1
-    assert 0 <= metrics["tempo_at_bound"] <= 1 and metrics["excerpts_train"] == 3 * n["train"]
+    assert 0 <= metrics["tempo_at_bound"] <= 1 and metrics["excerpts_train"] == 4 * n["train"]
 
     (prepare_run,) = repo.mlflow_runs("prepare")
     assert prepare_run.data.params["prepare.min_bpm"] == "60.0"

@@ -3,8 +3,9 @@
 Songs are featurised in parallel worker processes, one song in memory per worker. Every song
 gives one whole-song row (`{split}.npy`). Train and validation songs also give excerpt rows
 (`{split}_excerpts.npy`, up to `prepare.excerpts` windows of `excerpt_seconds`, spread over the
-song): a real collection has hundreds of songs, and excerpts give the autoencoder thousands of
-rows, and several views of each song. Splits stay by song. Validation and test songs are also
+song), then the whole-song row again (`prepare.whole_row`; the length evaluate's reconstruction
+is scored at): a real collection has hundreds of songs, and excerpts give the autoencoder
+thousands of rows, and several views of each song. Splits stay by song. Validation and test songs are also
 featurised as two whole halves (same-song retrieval in `evaluate`), from the same decoded
 audio. Normalisation statistics come from the train split's whole-song rows only.
 
@@ -48,6 +49,7 @@ class Featurised:
     halves: np.ndarray | None = None       # (2, D) for val and test songs
     excerpts: np.ndarray | None = None     # (k, D) for train and val songs
     excerpt_starts: list[float] = field(default_factory=list)   # seconds
+    excerpt_seconds: list[float] = field(default_factory=list)  # each excerpt row's length
     tempo_bpm: float = float("nan")
     bar_phase_s: float = float("nan")
     seconds: float = 0.0
@@ -92,9 +94,14 @@ def featurise(args: tuple[dict[str, str], PrepareConfig]) -> Featurised:
         if row["split"] in EXCERPT_SPLITS:
             starts = excerpt_starts(len(x), sr, cfg.excerpt_seconds, cfg.excerpts)
             n = int(round(cfg.excerpt_seconds * sr))
-            out.excerpts = (np.stack([song_features(x[a:a + n], sr, **kw).vector for a in starts])
-                            if starts else f.vector[None])
-            out.excerpt_starts = [a / sr for a in starts] if starts else [0.0]
+            rows = [song_features(x[a:a + n], sr, **kw).vector for a in starts]
+            out.excerpt_starts = [a / sr for a in starts]
+            out.excerpt_seconds = [n / sr] * len(starts)
+            if cfg.whole_row or not starts:            # the song itself, last (one row: only it)
+                rows.append(f.vector)
+                out.excerpt_starts.append(0.0)
+                out.excerpt_seconds.append(len(x) / sr)
+            out.excerpts = np.stack(rows)
         parts = [out.vector] + [a for a in (out.halves, out.excerpts) if a is not None]
         if not all(np.isfinite(a).all() for a in parts):
             return Featurised(row["id"], error="features are not finite")
@@ -147,14 +154,15 @@ def prepare(cfg: PrepareConfig, rows: list[dict[str, str]], out_dir: Path) -> Pr
     for s in HALVES_SPLITS:   # (2, N, D): first halves, second halves
         halves = stack([f.halves for f in songs[s]], (0, 2, dim)).transpose(1, 0, 2)
         save_npy(out_dir / f"{s}_halves.npy", norm.apply(halves))
-    for s in EXCERPT_SPLITS:  # rows of one song are contiguous, in time order
+    for s in EXCERPT_SPLITS:  # rows of one song are contiguous: excerpts in time order, the song
         rows = stack([e for f in songs[s] for e in f.excerpts], (0, dim))
         save_npy(out_dir / f"{s}_excerpts.npy", norm.apply(rows))
-        index = [{"row": i, "id": f.id, "song": j, "start_s": round(t, 3)}
-                 for i, (j, f, t) in enumerate((j, f, t) for j, f in enumerate(songs[s])
-                                               for t in f.excerpt_starts)]
+        index = [{"row": i, "id": f.id, "song": j, "start_s": round(t, 3), "seconds": round(d, 3)}
+                 for i, (j, f, t, d) in enumerate(
+                     (j, f, t, d) for j, f in enumerate(songs[s])
+                     for t, d in zip(f.excerpt_starts, f.excerpt_seconds))]
         save_text(out_dir / f"{s}_excerpts_index.csv",
-                  to_csv(index, ["row", "id", "song", "start_s"]))
+                  to_csv(index, ["row", "id", "song", "start_s", "seconds"]))
     save_norm(out_dir / "norm.npz", norm)
     save_text(out_dir / "skipped.csv", to_csv(skipped, ["file", "reason"]))
 

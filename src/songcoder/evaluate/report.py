@@ -60,8 +60,8 @@ def evaluate_all(cfg: EvaluateConfig, x_train: np.ndarray, x_test: np.ndarray, *
     whose mean and std z-score them), e.g. a librosa baseline computed from the audio.
     `raw_stats`: (mean, std) that z-score the rows for the raw retrieval baseline when prepare
     did not (`prepare.normalise: false`); None: the rows are z-scored already.
-    `pca`: PCA of x_train with at least as many components as the widest layer, when the caller
-    has one (the stage's pictures use it too); fitted here otherwise."""
+    `pca`: the PCA to compare with, at least as wide as the widest layer (the stage fits it on
+    the autoencoder's training rows, and its pictures use it too); fitted on x_train otherwise."""
     x_train = np.asarray(x_train, np.float32)
     x_test = np.asarray(x_test, np.float32)
     mean = mean_predictor(x_train)
