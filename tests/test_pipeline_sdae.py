@@ -7,6 +7,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from songcoder import tracking
+from songcoder.evaluate.metrics import rel_error
+from songcoder.pca import PCA
 from tests.conftest import copy_repo
 
 
@@ -43,6 +45,14 @@ def test_sdae_stages_through_dvc(pipeline):
     assert lib["songs"] == test_songs + train_songs                # fewer than 100 train songs
     assert ev["rel_error_vs_pca"]["finetuned_21"] == pytest.approx(       # each rounded to
         ev["rel_error"]["finetuned_21"] / ev["rel_error"]["pca_21"], rel=1e-4)  # 5 digits
+    # the PCA peer learned from the autoencoder's training rows (excerpts and whole songs), not
+    # from the whole-song rows alone; the error's reference is the train songs' mean
+    f = {s: np.load(p / f"data/features/{s}.npy") for s in ("train_excerpts", "train", "test")}
+    peer = PCA.fit(f["train_excerpts"], 21)
+    assert ev["rel_error"]["pca_21"] == pytest.approx(
+        rel_error(f["test"], peer.reconstruct(f["test"]), f["train"].mean(0)), rel=1e-3)
+    assert ev["rel_error"]["pca_21"] != pytest.approx(rel_error(
+        f["test"], PCA.fit(f["train"], 21).reconstruct(f["test"]), f["train"].mean(0)), rel=1e-3)
     assert isinstance(ev["collapsed"], bool)
     pngs = ["rel_error_depth.png", "units.png", "preferred_inputs.png", "code_map.png",
             "reconstructions.png"]                 # the last four: evaluate/pictures.py
