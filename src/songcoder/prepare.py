@@ -5,9 +5,9 @@ gives one whole-song row (`{split}.npy`). Train and validation songs also give e
 (`{split}_excerpts.npy`, up to `prepare.excerpts` windows of `excerpt_seconds`, spread over the
 song), then the whole-song row again (`prepare.whole_row`; the length evaluate's reconstruction
 is scored at): a real collection has hundreds of songs, and excerpts give the autoencoder
-thousands of rows, and several views of each song. Splits stay by song. Validation and test songs are also
-featurised as two whole halves (same-song retrieval in `evaluate`), from the same decoded
-audio. Normalisation statistics come from the train split's whole-song rows only.
+thousands of rows, and several views of each song. Splits stay by song. Validation and test
+songs are also featurised as two whole halves (same-song retrieval in `evaluate`), from the same
+decoded audio. Normalisation statistics come from the train split's whole-song rows only.
 
 `prepare.normalise: false` (seed 000's regime) leaves every row at its raw scale. norm.npz then
 holds the identity as `mean`/`std` (the map every consumer applies to a raw vector) and the
