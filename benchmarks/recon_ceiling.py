@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from songcoder.atomic import save_json
+from songcoder.evaluate.baselines import mean_predictor
 from songcoder.evaluate.metrics import rel_error
 from songcoder.pca import PCA
 
@@ -67,7 +68,8 @@ def main() -> None:
         return
     f = Path(args.data) / "features"
     load = lambda name: np.load(f / f"{name}.npy").astype(np.float32)   # noqa: E731
-    result = ceiling(load("train_excerpts"), load("val"), load("train").mean(0))
+    # the reference mean is evaluate's: the train songs' whole-song rows
+    result = ceiling(load("train_excerpts"), load("val"), mean_predictor(load("train")))
     save_json(OUT / f"recon_ceiling.{args.name}.json", result)
     print(json.dumps({k: v for k, v in result.items() if k != "grid"}, indent=1))
 
