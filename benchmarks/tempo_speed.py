@@ -2,12 +2,14 @@
 
   cache   for every song of the manifest: the whole track's 30 loudness bands (float16, for the
           at-bound count) and the middle `--seconds` at speeds 1, 0.8, 0.9, 1.12, 1.25
-          (resample_poly exactly as prepare.speed_ratios), one npz per song under --cache, so
-          a detector variant is scored without decoding again
+          (resample_poly exactly as prepare.speed_ratios: pitch moves with the speed) and, when
+          `sox` is on PATH, the same clip time-stretched by `sox tempo` (pitch kept: the issue's
+          own protocol), one npz per song under --cache, so a detector variant is scored
+          without decoding again
   score   the detector on that cache:
           - speed pairs: est(middle 30 s at speed s) / est(original) against s (prepare's
-            tempo_speed_acc1/acc2), on the songs of --splits (tune on train,val; test once at
-            the end)
+            tempo_speed_acc1/acc2; sox_acc1/acc2 for the sox-stretched clips), on the songs of
+            --splits (tune on train,val; test once at the end)
           - at-bound: whole tracks whose estimate is within 0.5 % of min_bpm or max_bpm (all
             splits)
 
@@ -27,10 +29,14 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import shutil
+import subprocess
+import tempfile
 from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 from scipy.signal import resample_poly
 
 from songcoder.audio.io import load
@@ -53,10 +59,21 @@ def loud_power(x: np.ndarray, sr: int) -> tuple[np.ndarray, float]:
     return power[:, : layout.LOUDNESS_BANDS], plan.rate / plan.hop
 
 
+def sox_tempo(clip: np.ndarray, sr: int, rate: float) -> np.ndarray:
+    """clip played `rate` times as fast with its pitch kept (`sox tempo`, WSOLA)."""
+    with tempfile.TemporaryDirectory() as d:
+        src, dst = Path(d) / "in.wav", Path(d) / "out.wav"
+        sf.write(src, clip, sr)
+        subprocess.run(["sox", str(src), str(dst), "tempo", str(rate)], check=True,
+                       capture_output=True)
+        return sf.read(dst, dtype="float32", always_2d=True)[0]
+
+
 def cache_song(job: tuple[dict[str, str], Path, Path, float]) -> str:
     row, root, out, seconds = job
     dest = out / f"{row['id']}.npz"
-    if dest.exists():
+    sox = shutil.which("sox") is not None
+    if dest.exists() and (not sox or f"sox_{max(SPEEDS)}" in np.load(dest).files):
         return f"{row['id']} cached"
     try:
         x, sr = load(root / row["path"])
@@ -70,6 +87,8 @@ def cache_song(job: tuple[dict[str, str], Path, Path, float]) -> str:
     for s, (up, down) in SPEEDS.items():
         arrays[f"speed_{s}"] = loud_power(resample_poly(clip, up, down, axis=0).astype(np.float32),
                                           sr)[0]
+        if sox:
+            arrays[f"sox_{s}"] = loud_power(sox_tempo(clip, int(sr), s), sr)[0]
     np.savez(dest, **arrays)
     return f"{row['id']} {row['path']} done"
 
@@ -87,6 +106,8 @@ def score_song(job: tuple[Path, bool, bool]) -> dict:
     if speeds:
         out["base"] = bpm_of(z["speed_1"], fps)
         out["fast"] = {s: bpm_of(z[f"speed_{s}"], fps) for s in SPEEDS}
+        if f"sox_{max(SPEEDS)}" in z.files:
+            out["sox"] = {s: bpm_of(z[f"sox_{s}"], fps) for s in SPEEDS}
     if whole:
         out["whole"] = bpm_of(z["whole"], fps)
     return out
@@ -117,6 +138,11 @@ def score(a: argparse.Namespace, rows: list[dict[str, str]]) -> None:
                        speed_acc2=round(float(hit2.mean()), 4))
         summary["speed_misses"] = [f"{path_of[p[2]]} x{p[1]}: ratio {p[0]:.3f}"
                                    for p, h in zip(pairs, hit1) if not h]
+    sox = [(r["sox"][s] / r["base"], s) for r in res if "sox" in r for s in SPEEDS]
+    if sox:
+        hit1, hit2 = tempo.tempo_hits(np.array([p[0] for p in sox]), np.array([p[1] for p in sox]))
+        summary.update(sox_pairs=len(sox), sox_acc1=round(float(hit1.mean()), 4),
+                       sox_acc2=round(float(hit2.mean()), 4))
     wholes = [(r["whole"], r["id"]) for r in res if "whole" in r]
     if wholes:
         at = [(b, i) for b, i in wholes
