@@ -44,6 +44,7 @@ from songcoder.features import extract, layout, tempo
 from songcoder.prepare import SPEEDS
 
 MIN_BPM, MAX_BPM = 60.0, 200.0
+STRETCHES = ("speed", "sox")   # cache keys {name}_{s}: resample_poly, `sox tempo`
 CENTRES = np.sqrt(layout.LOUDNESS_EDGES_HZ[:-1] * layout.LOUDNESS_EDGES_HZ[1:])
 
 
@@ -63,7 +64,7 @@ def sox_tempo(clip: np.ndarray, sr: int, rate: float) -> np.ndarray:
     """clip played `rate` times as fast with its pitch kept (`sox tempo`, WSOLA)."""
     with tempfile.TemporaryDirectory() as d:
         src, dst = Path(d) / "in.wav", Path(d) / "out.wav"
-        sf.write(src, clip, sr)
+        sf.write(src, clip, sr, subtype="FLOAT")       # no 16-bit rounding or clipping
         subprocess.run(["sox", str(src), str(dst), "tempo", str(rate)], check=True,
                        capture_output=True)
         return sf.read(dst, dtype="float32", always_2d=True)[0]
@@ -73,8 +74,10 @@ def cache_song(job: tuple[dict[str, str], Path, Path, float]) -> str:
     row, root, out, seconds = job
     dest = out / f"{row['id']}.npz"
     sox = shutil.which("sox") is not None
-    if dest.exists() and (not sox or f"sox_{max(SPEEDS)}" in np.load(dest).files):
-        return f"{row['id']} cached"
+    if dest.exists():
+        with np.load(dest) as z:
+            if not sox or f"sox_{max(SPEEDS)}" in z.files:
+                return f"{row['id']} cached"
     try:
         x, sr = load(root / row["path"])
     except Exception as e:  # noqa: BLE001 - a bad file is reported, the others go on
@@ -105,9 +108,9 @@ def score_song(job: tuple[Path, bool, bool]) -> dict:
     out = {"id": path.stem}
     if speeds:
         out["base"] = bpm_of(z["speed_1"], fps)
-        out["fast"] = {s: bpm_of(z[f"speed_{s}"], fps) for s in SPEEDS}
-        if f"sox_{max(SPEEDS)}" in z.files:
-            out["sox"] = {s: bpm_of(z[f"sox_{s}"], fps) for s in SPEEDS}
+        for name in STRETCHES:
+            if f"{name}_{max(SPEEDS)}" in z.files:
+                out[name] = {s: bpm_of(z[f"{name}_{s}"], fps) for s in SPEEDS}
     if whole:
         out["whole"] = bpm_of(z["whole"], fps)
     return out
@@ -121,6 +124,19 @@ def cache(a: argparse.Namespace, rows: list[dict[str, str]]) -> None:
             print(f"[{i + 1}/{len(rows)}] {msg}", flush=True)
 
 
+def stretch_summary(name: str, res: list[dict], path_of: dict[str, str]) -> dict:
+    """{name}_pairs/_songs/_acc1/_acc2/_misses of est(stretched) / est(original) against the
+    speed, over the songs whose results have that stretch ({} when none has)."""
+    pairs = [(r[name][s] / r["base"], s, r["id"]) for r in res if name in r for s in SPEEDS]
+    if not pairs:
+        return {}
+    hit1, hit2 = tempo.tempo_hits(np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs]))
+    return {f"{name}_pairs": len(pairs), f"{name}_songs": len(pairs) // len(SPEEDS),
+            f"{name}_acc1": round(float(hit1.mean()), 4), f"{name}_acc2": round(float(hit2.mean()), 4),
+            f"{name}_misses": [f"{path_of[p[2]]} x{p[1]}: ratio {p[0]:.3f}"
+                               for p, h in zip(pairs, hit1) if not h]}
+
+
 def score(a: argparse.Namespace, rows: list[dict[str, str]]) -> None:
     splits = set(a.splits.split(","))
     jobs = [(a.cache / f"{r['id']}.npz", r["split"] in splits, not a.no_whole) for r in rows]
@@ -128,21 +144,9 @@ def score(a: argparse.Namespace, rows: list[dict[str, str]]) -> None:
     path_of = {r["id"]: r["path"] for r in rows}
     with Pool(a.workers) as pool:
         res = pool.map(score_song, jobs)
-    pairs = [(r["fast"][s] / r["base"], s, r["id"]) for r in res if "fast" in r for s in SPEEDS]
     summary: dict = {"tempo_module": tempo.__file__}
-    if pairs:
-        hit1, hit2 = tempo.tempo_hits(np.array([p[0] for p in pairs]),
-                                      np.array([p[1] for p in pairs]))
-        summary.update(speed_pairs=len(pairs), speed_songs=len(pairs) // len(SPEEDS),
-                       speed_acc1=round(float(hit1.mean()), 4),
-                       speed_acc2=round(float(hit2.mean()), 4))
-        summary["speed_misses"] = [f"{path_of[p[2]]} x{p[1]}: ratio {p[0]:.3f}"
-                                   for p, h in zip(pairs, hit1) if not h]
-    sox = [(r["sox"][s] / r["base"], s) for r in res if "sox" in r for s in SPEEDS]
-    if sox:
-        hit1, hit2 = tempo.tempo_hits(np.array([p[0] for p in sox]), np.array([p[1] for p in sox]))
-        summary.update(sox_pairs=len(sox), sox_acc1=round(float(hit1.mean()), 4),
-                       sox_acc2=round(float(hit2.mean()), 4))
+    for name in STRETCHES:                     # speed_* (resampled), sox_* (pitch kept)
+        summary.update(stretch_summary(name, res, path_of))
     wholes = [(r["whole"], r["id"]) for r in res if "whole" in r]
     if wholes:
         at = [(b, i) for b, i in wholes
@@ -150,10 +154,12 @@ def score(a: argparse.Namespace, rows: list[dict[str, str]]) -> None:
         summary.update(whole_tracks=len(wholes), at_bound=len(at),
                        at_bound_fraction=round(len(at) / len(wholes), 4),
                        at_bound_tracks=[f"{path_of[i]} {b:.1f}" for b, i in at])
-    print(json.dumps({k: v for k, v in summary.items() if k != "speed_misses"}, indent=1))
-    print(f"speed misses ({len(summary.get('speed_misses', []))}):")
-    for m in summary.get("speed_misses", []):
-        print("  ", m)
+    print(json.dumps({k: v for k, v in summary.items() if not k.endswith("_misses")}, indent=1))
+    for name in STRETCHES:
+        misses = summary.get(f"{name}_misses", [])
+        print(f"{name} misses ({len(misses)}):")
+        for m in misses:
+            print("  ", m)
     if a.json:
         a.json.write_text(json.dumps({"summary": summary, "songs": res}, indent=1))
 
