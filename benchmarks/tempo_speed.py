@@ -50,14 +50,8 @@ CENTRES = np.sqrt(layout.LOUDNESS_EDGES_HZ[:-1] * layout.LOUDNESS_EDGES_HZ[1:])
 
 def loud_power(x: np.ndarray, sr: int) -> tuple[np.ndarray, float]:
     """(frames, 30) loudness-band power and frames/s, exactly as song_features computes them."""
-    if x.ndim == 1:
-        x = x[:, None]
-    x = np.ascontiguousarray(x, np.float32)
-    plan = extract._plan(int(sr), x.shape[1], 11025)
-    if len(x) < plan.q * (plan.mix.shape[1] + 1):
-        x = np.pad(x, ((0, plan.q * (plan.mix.shape[1] + 1) - len(x)), (0, 0)))
-    power = extract._band_power(extract._mono_decimated(x, plan), plan)
-    return power[:, : layout.LOUDNESS_BANDS], plan.rate / plan.hop
+    f = extract.band_frames(np.ascontiguousarray(x.reshape(len(x), -1), np.float32), sr)
+    return f.power[:, : layout.LOUDNESS_BANDS], f.fps
 
 
 def sox_tempo(clip: np.ndarray, sr: int, rate: float) -> np.ndarray:

@@ -41,6 +41,16 @@ class SongFeatures:
 
 
 @dataclass(frozen=True)
+class Frames:
+    """The framed band analysis every feature of a song is computed from."""
+    power: np.ndarray      # (F, 33) float32 band power: 30 loudness bands, then 3 rhythm bands
+    y: np.ndarray          # mono signal at the analysis rate (what the long-window STFT reads)
+    rate: float            # analysis rate, Hz
+    fps: float             # frames a second
+    frame_t0: float        # time of frame 0's centre, in input seconds
+
+
+@dataclass(frozen=True)
 class _Plan:
     """Everything that depends only on (input rate, channels, analysis rate)."""
     q: int                 # decimation factor
@@ -165,16 +175,30 @@ def _quantiles(a: np.ndarray, q: np.ndarray) -> np.ndarray:
     return srt[lo] * (1 - w) + srt[hi] * w
 
 
+_PREPARE = PrepareConfig()      # the one place the feature defaults live
+
+
 def song_vector_kwargs(cfg: PrepareConfig | None = None) -> dict[str, Any]:
     """`song_features` keyword arguments from the `prepare` params (defaults: None), so every
     caller (prepare, the CLI, the generation judge) computes the vector prepare computed."""
-    cfg = cfg or PrepareConfig()
+    cfg = cfg or _PREPARE
     return dict(min_bpm=cfg.min_bpm, max_bpm=cfg.max_bpm, analysis_rate=cfg.analysis_rate,
                 feature_set=cfg.features)
 
 
-def song_features(x: np.ndarray, sr: int, *, min_bpm: float = 60.0, max_bpm: float = 200.0,
-                  analysis_rate: int = 11025, feature_set: str = "seed") -> SongFeatures:
+def band_frames(x: np.ndarray, sr: int, analysis_rate: int = _PREPARE.analysis_rate) -> Frames:
+    """Mix, decimate, frame and band-pool audio x: (frames, channels) float32, C-contiguous."""
+    plan = _plan(int(sr), x.shape[1], int(analysis_rate))
+    if len(x) < plan.q * (plan.mix.shape[1] + 1):
+        x = np.pad(x, ((0, plan.q * (plan.mix.shape[1] + 1) - len(x)), (0, 0)))
+    y = _mono_decimated(x, plan)
+    return Frames(_band_power(y, plan), y, plan.rate, plan.rate / plan.hop,
+                  plan.delay_s + (plan.n_fft - 1) / 2 / plan.rate)
+
+
+def song_features(x: np.ndarray, sr: int, *, min_bpm: float = _PREPARE.min_bpm,
+                  max_bpm: float = _PREPARE.max_bpm, analysis_rate: int = _PREPARE.analysis_rate,
+                  feature_set: str = _PREPARE.features) -> SongFeatures:
     """The song vector of one song. x: (frames,) or (frames, channels) finite floats.
 
     feature_set "seed": the 1482-d vector; "extended": followed by the timbre, contrast and
@@ -192,14 +216,8 @@ def song_features(x: np.ndarray, sr: int, *, min_bpm: float = 60.0, max_bpm: flo
     sr = int(sr)
     if not MIN_SAMPLE_RATE <= sr <= MAX_SAMPLE_RATE:
         raise ValueError(f"sample rate {sr} Hz outside {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz")
-    plan = _plan(sr, x.shape[1], int(analysis_rate))
-    if len(x) < plan.q * (plan.mix.shape[1] + 1):
-        x = np.pad(x, ((0, plan.q * (plan.mix.shape[1] + 1) - len(x)), (0, 0)))
-    y = _mono_decimated(x, plan)
-    power = _band_power(y, plan)                                       # (F, 33)
-    fps = plan.rate / plan.hop
-    # time of frame 0's centre in input seconds
-    frame_t0 = plan.delay_s + (plan.n_fft - 1) / 2 / plan.rate
+    f = band_frames(x, sr, analysis_rate)
+    power, fps, frame_t0 = f.power, f.fps, f.frame_t0                 # power: (F, 33)
 
     db = 10.0 * np.log10(power + np.float32(10 ** (layout.LOUDNESS_FLOOR_DB / 10)))
     loud_db = db[:, : layout.LOUDNESS_BANDS]
@@ -212,7 +230,7 @@ def song_features(x: np.ndarray, sr: int, *, min_bpm: float = 60.0, max_bpm: flo
     quant = _quantiles(loud_db, layout.QUANTILE_LEVELS)               # (11, 30)
     parts = [rhythm.ravel(), quant.T.ravel()]
     if feature_set == "extended":
-        parts += [timbre.cepstrum_stats(loud_db, fps), timbre.long_window_stats(y, plan.rate)]
+        parts += [timbre.cepstrum_stats(loud_db, fps), timbre.long_window_stats(f.y, f.rate)]
     elif feature_set != "seed":
         raise ValueError(f"feature_set: expected seed or extended, got {feature_set!r}")
     vector = np.concatenate(parts).astype(np.float32)
@@ -220,8 +238,8 @@ def song_features(x: np.ndarray, sr: int, *, min_bpm: float = 60.0, max_bpm: flo
     return SongFeatures(vector, float(est.bpm), float(est.bar_phase_s), float(est.confidence))
 
 
-def file_features(path: str | Path, *, min_bpm: float = 60.0, max_bpm: float = 200.0,
-                  analysis_rate: int = 11025) -> SongFeatures:
-    """Decode `path` (float32, see audio.io.load) and compute its song features."""
+def file_features(path: str | Path, **kw: Any) -> SongFeatures:
+    """Decode `path` (float32, see audio.io.load) and compute its song features (`kw`: those of
+    song_features)."""
     x, sr = load(path)
-    return song_features(x, sr, min_bpm=min_bpm, max_bpm=max_bpm, analysis_rate=analysis_rate)
+    return song_features(x, sr, **kw)

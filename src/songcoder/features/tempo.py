@@ -37,14 +37,16 @@ least EDGE_RATIO of it. Those tracks do pulse at the bound (madmom on the same w
 least stable answer (1 % faster playback folds it an octave down), and its octave is the same
 metre read at x2 or x1/2, with room on both sides. EDGE is 1 %: 3 or 5 % also cleared the
 bounds but moved labelled synthetic songs near 60 BPM off their tempo.
-Speed-change stability on real music (benchmarks/tempo_speed.py: make-real songs'
-middle 30 s played at 0.8..1.25x; Acc1 0.72 on train+val against the 0.85 asked) is not
-reached by this detector family: the misses are octave flips. Without the 1 s detrend and
-with one band group the score's own peak follows the speed in 0.83 of pairs (0.78 with them),
-but in two clips of three that peak lies outside 75..160 BPM (a third above 200: 8th-note
-levels), where a speed change carries it across min_bpm or max_bpm, and folding it into the
-range breaks as many pairs as were gained; a beat-level onset salience is what is missing. rejected_variants in
-benchmarks/results/tempo.json says what was tried and why it failed.
+Speed-change stability on real music (benchmarks/tempo_speed.py: make-real songs' middle 30 s
+played at 0.8..1.25x; Acc1 0.72 on train+val against the 0.85 asked, 0.73 with `sox tempo`
+stretching) is not reached by this detector family: the misses are octave flips. The periodicity
+score is nearly covariant: with a flat prior on a 20..600 BPM grid, its peak follows an ideally
+time-scaled envelope in 0.94 of pairs and a really stretched clip in 0.85. But that peak lies
+wherever the strongest onset level is (median 240 BPM: 8th and 16th notes), and every way of
+bringing it into min_bpm..max_bpm tried so far (priors, octave windows, folds, a logistic octave
+choice fitted to madmom's level on train clips) breaks as many pairs as it mends; a beat-level
+onset salience is what is missing. rejected_variants in benchmarks/results/tempo.json says what
+was tried and why it failed.
 
 Bar phase: the beat phase maximises the onset envelope folded at the beat period; the downbeat
 is the one of the 4 beats whose start is loudest overall, loudest in the bass, and where the
