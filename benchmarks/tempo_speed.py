@@ -92,7 +92,7 @@ def cache_song(job: tuple[dict[str, str], Path, Path, float]) -> str:
 
 def bpm_of(power: np.ndarray, fps: float) -> float:
     o = tempo.onset_envelope(np.asarray(power, np.float32), CENTRES)
-    return tempo.estimate_tempo(o, fps, MIN_BPM, MAX_BPM)[0]
+    return tempo.estimate_tempo(o, fps, MIN_BPM, MAX_BPM, salience=tempo.beat_salience(power))[0]
 
 
 def score_song(job: tuple[Path, bool, bool]) -> dict:

@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 
+from songcoder.features import beat_weights, tempo
 from tests.conftest import ROOT
 
 
@@ -23,19 +24,27 @@ def bench():
 def test_inputs_hold_each_group_at_each_lag(bench):
     power = np.ones((200, 30))
     power[50:, 0] = 10.0                   # one rise, in band 0 (group 0), at frame 50
-    X = bench.salience_inputs(power)
-    width = bench.GROUPS + 1
-    assert X.shape == (200, len(bench.LAGS) * width + 1) and np.all(X[:, -1] == 1)
-    for i, lag in enumerate(bench.LAGS):
+    X = bench.design(power)
+    width = tempo.SALIENCE_GROUPS + 1
+    assert X.shape == (200, len(tempo.SALIENCE_LAGS) * width + 1) and np.all(X[:, -1] == 1)
+    for i, lag in enumerate(tempo.SALIENCE_LAGS):
         col = X[:, i * width]              # group 0 at this lag: row f holds frame f + lag
         assert np.flatnonzero(col).tolist() == [50 - lag], lag
-        assert np.all(X[:, i * width + 1: i * width + bench.GROUPS] == 0)   # other groups
+        assert np.all(X[:, i * width + 1: i * width + tempo.SALIENCE_GROUPS] == 0)
+
+
+def test_salience_is_the_design_times_the_shipped_weights(bench):
+    """tempo.beat_salience applies beat_weights.py exactly as the benchmark fitted it."""
+    power = np.random.default_rng(1).gamma(1.0, 1.0, (500, 30))
+    w = np.concatenate([np.ravel(beat_weights.WEIGHTS), [beat_weights.BIAS]])
+    np.testing.assert_allclose(tempo.beat_salience(power), np.maximum(bench.design(power) @ w, 0),
+                               rtol=1e-5, atol=1e-6)
 
 
 def test_ridge_finds_the_lag_the_target_follows(bench):
     rng = np.random.default_rng(0)
-    X = bench.salience_inputs(rng.gamma(1.0, 1.0, (3000, 30)))
-    col = list(bench.LAGS).index(-4) * (bench.GROUPS + 1) + 2      # group 2, 4 frames earlier
+    X = bench.design(rng.gamma(1.0, 1.0, (3000, 30)))
+    col = list(tempo.SALIENCE_LAGS).index(-4) * (tempo.SALIENCE_GROUPS + 1) + 2   # group 2, lag -4
     w = bench.ridge(X, X[:, col])
     assert int(np.argmax(np.abs(w))) == col
     assert np.corrcoef(X @ w, X[:, col])[0, 1] > 0.99

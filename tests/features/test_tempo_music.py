@@ -18,14 +18,29 @@ SR = 22050
 @pytest.mark.parametrize("song", [3, 11])
 def test_tempo_follows_playback_speed(song):
     """Resampling by 5/4 and declaring the old rate plays the song 0.8x as fast: the tempo
-    must scale with the rate (the stretch protocol of benchmarks/tempo.py, on a synth song)."""
+    must scale with the rate (the stretch protocol of benchmarks/tempo.py, on a synth song),
+    folded by an octave where the scaled tempo leaves 60-200 BPM. Song 3 (96 BPM of 16ths)
+    is read at 192 since the beat salience joined the score (so 1.12x, 215, folds to 108);
+    how many songs keep their labelled level is test_synth_songs_at_their_labelled_tempo's."""
     x, lab = render_song(song, 0, 20.0, SR)
     base = song_features(x, SR).tempo_bpm
-    assert abs(base / lab["tempo"] - 1) <= 0.04, (base, lab["tempo"])
+    assert min(abs(base / (lab["tempo"] * k) - 1) for k in (1, 2)) <= 0.04, (base, lab["tempo"])
     for up, down in ((5, 4), (10, 9), (25, 28), (4, 5)):      # rates 0.8, 0.9, 1.12, 1.25
         y = resample_poly(x, up, down, axis=0).astype(np.float32)
         est = song_features(y, SR).tempo_bpm
-        assert abs(est / base / (down / up) - 1) <= 0.04, (down / up, base, est)
+        want = base * down / up
+        want = want / 2 if want > 200 else want * 2 if want < 60 else want
+        assert abs(est / want - 1) <= 0.04, (down / up, base, est)
+
+
+def test_synth_songs_at_their_labelled_tempo():
+    """The first 40 synthetic songs (20 s): their labelled tempo, not an octave of it, in at
+    least 0.85 of them. Measured 0.90 (power flux alone 0.975; madmom 0.875 on these 40)."""
+    hits = []
+    for i in range(40):
+        x, lab = render_song(i, 0, 20.0, SR)
+        hits.append(abs(song_features(x, SR).tempo_bpm / lab["tempo"] - 1) <= 0.04)
+    assert np.mean(hits) >= 0.85, np.flatnonzero(~np.array(hits))
 
 
 def drum_loop(seconds: float, sr: int, bpm: float, drift: float) -> np.ndarray:
@@ -127,8 +142,10 @@ def test_pulse_at_a_bound_is_reported_at_its_octave_inside(make, bpm, octave):
 
 
 def test_tempo_just_inside_the_headroom_is_kept():
-    """The headroom acts within 1 % of a bound only: a 62 BPM groove stays at 62."""
-    est = song_features(drum_loop(30.0, SR, 62.0, 0.0), SR, min_bpm=60, max_bpm=200).tempo_bpm
+    """The headroom acts within 1 % of a bound only: a 62 BPM pulse stays at 62. (Clicks: in
+    drum_loop at 62 BPM, 8th-note hats over a back-beat, madmom hears 125, and so does the
+    beat salience.)"""
+    est = song_features(click_track(62.0, SR, 30.0, 0.1), SR, min_bpm=60, max_bpm=200).tempo_bpm
     assert abs(est / 62.0 - 1) <= 0.04, est
 
 
