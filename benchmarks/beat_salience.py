@@ -14,7 +14,8 @@ and scores it beside the detector as it is, on the same files:
                song scored by the fold that did not see it. Detectors: the power flux (today),
                the fitted salience alone, the product of both scores, our periodicity stage on
                madmom's own activation, madmom's own tempo. Figures: `sox tempo` stretch
-               Acc1/Acc2, agreement with madmom on the originals (x2/x3 allowed), and the
+               Acc1/Acc2 (and for our detectors the same clips resampled, prepare's way),
+               agreement with madmom on the originals (x2/x3 allowed), and the
                labelled tempo of the first 120 synthetic songs (a fit on every song)
 
     PYTHONPATH=src python benchmarks/tempo_speed.py cache --root . --cache real/tempo-cache
@@ -146,6 +147,9 @@ def load_song(cache: Path, acts: Path, sid: str) -> dict:
             song["power"][s] = p
             song["target"][s] = np.interp(np.arange(len(p)) / fps * 100, np.arange(len(act)), act)
             song["madmom"][s] = float(m[f"bpm_{s}"])
+        # resampled as prepare plays a clip (pitch moves): scored, never fitted
+        song["resampled"] = {s: np.asarray(z[f"speed_{s}"], np.float64) for s in SPEEDS}
+        song["resampled"][1] = song["power"][1]
     return song
 
 
@@ -170,6 +174,7 @@ def score(a: argparse.Namespace, rows: list[dict[str, str]]) -> None:
     songs = {k: load_song(a.cache, a.activations, k) for k in ids}
     X = {k: {s: design(songs[k]["power"][s]) for s in RATES} for k in ids}
     sal: dict[str, dict[float, np.ndarray]] = {}
+    sal_rs: dict[str, dict[float, np.ndarray]] = {}
     for f in range(FOLDS):                    # every song scored by the fit that left it out
         held = ids[f::FOLDS]
         train = [k for k in ids if k not in held]
@@ -177,13 +182,21 @@ def score(a: argparse.Namespace, rows: list[dict[str, str]]) -> None:
                   np.concatenate([songs[k]["target"][s] for k in train for s in RATES]))
         for k in held:
             sal[k] = {s: np.maximum(X[k][s] @ w, 0.0) for s in RATES}
+            sal_rs[k] = {s: np.maximum(design(songs[k]["resampled"][s]) @ w, 0.0) for s in RATES}
     madmom = {k: songs[k]["madmom"][1] for k in ids}
+    def power(k: str, s: float, resampled: bool) -> np.ndarray:
+        return songs[k]["resampled" if resampled else "power"][s]
+
+    def salience(k: str, s: float, resampled: bool) -> np.ndarray:
+        return (sal_rs if resampled else sal)[k][s]
+
     detectors = {
-        "power flux alone (before the salience)": lambda k, s: flux_bpm(songs[k]["power"][s],
-                                                                        songs[k]["fps"]),
-        "fitted salience alone": lambda k, s: salience_bpm(sal[k][s], songs[k]["fps"]),
-        "power flux x fitted salience (tempo.py)": lambda k, s: flux_bpm(
-            songs[k]["power"][s], songs[k]["fps"], sal[k][s]),
+        "power flux alone (before the salience)": lambda k, s, resampled=False: flux_bpm(
+            power(k, s, resampled), songs[k]["fps"]),
+        "fitted salience alone": lambda k, s, resampled=False: salience_bpm(
+            salience(k, s, resampled), songs[k]["fps"]),
+        "power flux x fitted salience (tempo.py)": lambda k, s, resampled=False: flux_bpm(
+            power(k, s, resampled), songs[k]["fps"], salience(k, s, resampled)),
         "our periodicity on madmom's activation": lambda k, s: salience_bpm(songs[k]["target"][s],
                                                                             songs[k]["fps"]),
         "madmom": lambda k, s: songs[k]["madmom"][s],
@@ -194,6 +207,11 @@ def score(a: argparse.Namespace, rows: list[dict[str, str]]) -> None:
         out["detectors"][name] = figures({k: {s: fn(k, s) for s in RATES} for k in ids}, madmom)
         print(name, {k: v for k, v in out["detectors"][name].items() if k != "per_rate"},
               flush=True)
+    for name, fn in list(detectors.items())[:3]:       # the same clips resampled (prepare's way)
+        rs = {k: {s: fn(k, s, resampled=True) for s in RATES} for k in ids}
+        f = figures(rs, madmom)
+        out["detectors"][name] |= {"resampled_acc1": f["sox_acc1"], "resampled_acc2": f["sox_acc2"]}
+        print(name, "resampled", f["sox_acc1"], f["sox_acc2"], flush=True)
     w = ridge(np.concatenate([X[k][s] for k in ids for s in RATES]),
               np.concatenate([songs[k]["target"][s] for k in ids for s in RATES]))
     synth: dict[str, list[float]] = {n: [] for n in list(detectors)[:3]}
