@@ -82,3 +82,15 @@ def test_beat_salience_rises_after_each_click_and_is_zero_on_silence():
         peak = lo + int(np.argmax(s[lo: int(round(click + beat / 2))]))
         assert 0.005 <= (peak - click) / f.fps <= 0.030, (k, (peak - click) / f.fps)
     assert not np.any(tempo.beat_salience(np.full((500, layout.LOUDNESS_BANDS), 1e-6)))
+
+
+def test_a_salience_without_a_pulse_leaves_the_onset_tempo():
+    """A flat salience (no rise anywhere) scores nothing; the tempo is then the onset
+    envelope's alone, not the fallback."""
+    sr = 22050
+    f = band_frames(np.ascontiguousarray(click_track(132, sr, 12.0, 0.2)[:, None]), sr)
+    o = tempo.onset_envelope(f.power[:, : layout.LOUDNESS_BANDS],
+                             np.sqrt(layout.LOUDNESS_EDGES_HZ[:-1] * layout.LOUDNESS_EDGES_HZ[1:]))
+    alone = tempo.estimate_tempo(o, f.fps, 60, 200)
+    assert abs(alone[0] / 132 - 1) <= 0.04
+    assert tempo.estimate_tempo(o, f.fps, 60, 200, salience=np.zeros(len(o))) == alone

@@ -239,7 +239,9 @@ def estimate_tempo(o: np.ndarray, fps: float, min_bpm: float, max_bpm: float,
     onset_score *= prior
     score = onset_score
     if salience is not None:
-        score = onset_score * _score(_detrend(np.asarray(salience, np.float64), fps), fps, bpm)[0]
+        beat_score = _score(_detrend(np.asarray(salience, np.float64), fps), fps, bpm)[0]
+        if beat_score.max() > 0:               # a salience without a pulse would zero it all
+            score = onset_score * beat_score
     i = int(np.argmax(score))
     if score[i] <= 0:
         return fallback, 0.0
