@@ -13,11 +13,14 @@ from tests.conftest import ROOT
 
 @pytest.fixture(scope="module")
 def bench():
-    sys.path.insert(0, str(ROOT / "benchmarks"))              # it imports tempo_speed
     spec = importlib.util.spec_from_file_location("bench_beat_salience",
                                                   ROOT / "benchmarks" / "beat_salience.py")
     mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    path = list(sys.path)
+    try:
+        spec.loader.exec_module(mod)                   # it puts benchmarks/ on sys.path
+    finally:
+        sys.path[:] = path                             # for its own imports only
     return mod
 
 
