@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
 import subprocess
 import sys
 import tempfile
@@ -45,10 +44,10 @@ import soundfile as sf
 from songcoder.audio.io import load
 from songcoder.audio.synth import render_song
 from songcoder.features import extract, layout, tempo
-from songcoder.prepare import SPEEDS
+from songcoder.prepare import SPEEDS, middle
 
 sys.path.insert(0, str(Path(__file__).parent))
-from tempo_speed import CENTRES, MAX_BPM, MIN_BPM, loud_power, sox_tempo  # noqa: E402
+from tempo_speed import MAX_BPM, MIN_BPM, bpm_of, sox_tempo  # noqa: E402
 
 RATES = (1, *SPEEDS)             # 1: the clip as it is (keys a_1, bpm_1)
 RIDGE, FOLDS = 0.01, 5
@@ -65,12 +64,6 @@ def design(power: np.ndarray) -> np.ndarray:
 
 def ridge(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.linalg.solve(X.T @ X + RIDGE * len(X) * np.eye(X.shape[1]), X.T @ y)
-
-
-def flux_bpm(power: np.ndarray, fps: float, salience: np.ndarray | None = None) -> float:
-    """tempo.py's tempo from the power flux alone (as before the salience), or with it."""
-    o = tempo.onset_envelope(np.asarray(power, np.float32), CENTRES)
-    return tempo.estimate_tempo(o, fps, MIN_BPM, MAX_BPM, salience=salience)[0]
 
 
 def salience_bpm(salience: np.ndarray, fps: float) -> float:
@@ -109,8 +102,7 @@ def activations_song(job: tuple[dict[str, str], Path, Path, str, float]) -> str:
         x, sr = load(root / row["path"])
     except Exception as e:  # noqa: BLE001 - a bad file is reported, the others go on
         return f"{row['path']}: {e}"
-    n = min(len(x), int(round(seconds * sr)))
-    clip = x[(len(x) - n) // 2:(len(x) - n) // 2 + n]
+    clip = middle(x, sr, seconds)
     with tempfile.TemporaryDirectory() as d:
         wavs = []
         for s in RATES:
@@ -191,11 +183,11 @@ def score(a: argparse.Namespace, rows: list[dict[str, str]]) -> None:
         return (sal_rs if resampled else sal)[k][s]
 
     detectors = {
-        "power flux alone (before the salience)": lambda k, s, resampled=False: flux_bpm(
-            power(k, s, resampled), songs[k]["fps"]),
+        "power flux alone (before the salience)": lambda k, s, resampled=False: bpm_of(
+            power(k, s, resampled), songs[k]["fps"], salience=False),
         "fitted salience alone": lambda k, s, resampled=False: salience_bpm(
             salience(k, s, resampled), songs[k]["fps"]),
-        "power flux x fitted salience (tempo.py)": lambda k, s, resampled=False: flux_bpm(
+        "power flux x fitted salience (tempo.py)": lambda k, s, resampled=False: bpm_of(
             power(k, s, resampled), songs[k]["fps"], salience(k, s, resampled)),
         "our periodicity on madmom's activation": lambda k, s: salience_bpm(songs[k]["target"][s],
                                                                             songs[k]["fps"]),
@@ -220,8 +212,8 @@ def score(a: argparse.Namespace, rows: list[dict[str, str]]) -> None:
         f = extract.band_frames(np.ascontiguousarray(x, np.float32), 22050)
         p = f.power[:, : layout.LOUDNESS_BANDS]
         s = np.maximum(design(p) @ w, 0.0)
-        for name, est in zip(synth, (flux_bpm(p, f.fps), salience_bpm(s, f.fps),
-                                     flux_bpm(p, f.fps, s))):
+        for name, est in zip(synth, (bpm_of(p, f.fps, salience=False), salience_bpm(s, f.fps),
+                                     bpm_of(p, f.fps, s))):
             synth[name].append(est / lab["tempo"])
     out["synth_labelled_acc1"] = {n: round(float(np.mean(np.abs(np.array(v) - 1) <= 0.04)), 4)
                                   for n, v in synth.items()}

@@ -41,7 +41,7 @@ from scipy.signal import resample_poly
 
 from songcoder.audio.io import load
 from songcoder.features import extract, layout, tempo
-from songcoder.prepare import SPEEDS
+from songcoder.prepare import SPEEDS, middle
 
 MIN_BPM, MAX_BPM = 60.0, 200.0
 STRETCHES = ("speed", "sox")   # cache keys {name}_{s}: resample_poly, `sox tempo`
@@ -77,8 +77,7 @@ def cache_song(job: tuple[dict[str, str], Path, Path, float]) -> str:
     except Exception as e:  # noqa: BLE001 - a bad file is reported, the others go on
         return f"{row['path']}: {e}"
     whole, fps = loud_power(x, sr)
-    n = min(len(x), int(round(seconds * sr)))
-    clip = x[(len(x) - n) // 2:(len(x) - n) // 2 + n]
+    clip = middle(x, sr, seconds)
     arrays = {"whole": whole.astype(np.float16), "fps": np.float64(fps),
               "speed_1": loud_power(clip, sr)[0]}
     for s, (up, down) in SPEEDS.items():
@@ -90,9 +89,15 @@ def cache_song(job: tuple[dict[str, str], Path, Path, float]) -> str:
     return f"{row['id']} {row['path']} done"
 
 
-def bpm_of(power: np.ndarray, fps: float) -> float:
+def bpm_of(power: np.ndarray, fps: float, salience: np.ndarray | bool = True) -> float:
+    """tempo.py's tempo of (frames, 30) loudness-band power: the onset envelope's periodicity
+    times that of `salience` (True: tempo.beat_salience of the power; False: none, the onset
+    envelope alone, as before the salience; an array: that salience)."""
     o = tempo.onset_envelope(np.asarray(power, np.float32), CENTRES)
-    return tempo.estimate_tempo(o, fps, MIN_BPM, MAX_BPM, salience=tempo.beat_salience(power))[0]
+    if salience is True:
+        salience = tempo.beat_salience(power)
+    return tempo.estimate_tempo(o, fps, MIN_BPM, MAX_BPM,
+                                salience=None if salience is False else salience)[0]
 
 
 def score_song(job: tuple[Path, bool, bool]) -> dict:

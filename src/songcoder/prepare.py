@@ -67,10 +67,15 @@ def excerpt_starts(frames: int, sr: int, excerpt_seconds: float, count: int) -> 
     return [int(round(v)) for v in np.linspace(0, frames - n, k)]
 
 
+def middle(x: np.ndarray, sr: int, seconds: float) -> np.ndarray:
+    """The middle `seconds` of x (all of it when shorter): the clip every tempo check plays."""
+    n = min(len(x), int(round(seconds * sr)))
+    return x[(len(x) - n) // 2:(len(x) - n) // 2 + n]
+
+
 def speed_ratios(x: np.ndarray, sr: int, seconds: float, kw: dict) -> dict[float, float]:
     """est(played at speed s) / est(original) for each of SPEEDS, on `seconds` from the middle."""
-    n = min(len(x), int(round(seconds * sr)))
-    clip = x[(len(x) - n) // 2:(len(x) - n) // 2 + n]
+    clip = middle(x, sr, seconds)
     base = song_features(clip, sr, **kw).tempo_bpm
     return {s: song_features(resample_poly(clip, up, down, axis=0).astype(np.float32), sr,
                              **kw).tempo_bpm / base for s, (up, down) in SPEEDS.items()}

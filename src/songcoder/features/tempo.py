@@ -88,6 +88,7 @@ EDGE, EDGE_RATIO = 0.01, 0.25  # headroom: within 1 % of a bound, take the octav
 SALIENCE_GAIN = 100.0          # beat salience input: log1p(gain * power / the band's median)
 SALIENCE_GROUPS = 6            # ... averaged over 6 groups of 5 adjacent loudness bands and all 30
 SALIENCE_LAGS = tuple(range(-8, 9, 2))   # ... at these frame offsets (beat_weights.WEIGHTS rows)
+_SALIENCE_WEIGHTS = np.asarray(beat_weights.WEIGHTS).T   # (groups + 1, lags)
 # Onset time minus the time the smoothed power flux puts it at. Measured: -5 ms on click
 # tracks, +3 ms median on the synth corpus, so no correction is applied.
 ONSET_LAG_S = 0.0
@@ -152,7 +153,7 @@ def beat_salience(band_power: np.ndarray) -> np.ndarray:
     off-beat hats reach 0.85 of the kicks, 0.08 in the power flux), so its periodicity follows
     the grid of onsets where the power flux's follows the few loudest accents; the product of
     the two scores keeps a level both support."""
-    h = salience_inputs(band_power) @ np.asarray(beat_weights.WEIGHTS).T   # (frames, lags)
+    h = salience_inputs(band_power) @ _SALIENCE_WEIGHTS                    # (frames, lags)
     s = np.full(len(h), beat_weights.BIAS)
     for i, lag in enumerate(SALIENCE_LAGS):
         s += shifted(h[:, i], lag)
