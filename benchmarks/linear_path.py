@@ -62,10 +62,6 @@ VARIANTS = {
     "lp_rescale_batch128": {**LP, "batch_size": 128, "same_song_rows": 4},
     "lp_rescale_same_song100": {**LP, "same_song_weight": 100.0},
     "lp_rescale_w1_plain": {**LP, **W1, "same_song_weight": 0.0},   # reconstruction alone
-    # extended layout: timbre, contrast and chroma dims' loss weight (200 in params.yaml; 8, the
-    # loudness weight, is what they had before the param), seeds 0 and 1
-    **{f"lp_timbre{w}{'_seed1' if k else ''}": {**LP, "timbre_weight": float(w), "seed": k}
-       for w in (8, 40, 100, 200, 400) for k in (0, 1)},
 }
 
 

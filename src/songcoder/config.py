@@ -127,9 +127,6 @@ class SdaeConfig:
     # many times the rhythm dims (weights rescaled to mean 1); 1 = plain MSE
     loudness_weight: float = _f(8.0, lo=0.0, lo_open=True)
     pretrain_loudness_weight: float = _f(8.0, lo=0.0, lo_open=True)
-    # the extended layout's timbre, contrast and chroma dims: their squared error this many
-    # times the rhythm dims', in layer-1 pretraining and fine-tuning (the seed layout has none)
-    timbre_weight: float = _f(200.0, lo=0.0, lo_open=True)
     # probability that a training row's input is another excerpt of the same song (the target
     # stays the row itself): the code keeps what is stable in a song; 0 = plain masked self
     excerpt_swap: float = _f(0.0, lo=0.0, hi=1.0)

@@ -75,24 +75,3 @@ def test_weights_need_the_song_vector_and_a_positive_value():
     with pytest.raises(ConfigError):
         build(SdaeConfig, "sdae", {"loudness_weight": 0})
     assert build(SdaeConfig, "sdae", {"regularizer": "rank_ordered", "linear_path": False}).pretrain_loudness_weight == 8
-
-
-def test_extended_layout_weighs_timbre_contrast_and_chroma_on_their_own():
-    w = feature_weights(layout.EXTENDED_DIM, 8.0, 200.0)
-    assert w.shape == (layout.EXTENDED_DIM,)
-    assert w.mean().item() == pytest.approx(1.0, rel=1e-6)
-    rhythm, loud, extra = w[layout.RHYTHM], w[layout.LOUDNESS], w[layout.DIM:]
-    assert torch.all(extra == extra[0]) and torch.all(loud == loud[0])
-    assert (extra[0] / rhythm[0]).item() == pytest.approx(200.0, rel=1e-6)
-    assert (loud[0] / rhythm[0]).item() == pytest.approx(8.0, rel=1e-6)
-    # the timbre weight has nothing to act on in the seed layout, nor alone at 1 with loudness 1
-    assert torch.equal(feature_weights(layout.DIM, 8.0, 200.0), feature_weights(layout.DIM, 8.0))
-    assert feature_weights(layout.DIM, 1.0, 200.0) is None
-    assert feature_weights(12, 1.0, 200.0) is None
-    assert feature_weights(layout.EXTENDED_DIM, 1.0, 1.0) is None
-    only_timbre = feature_weights(layout.EXTENDED_DIM, 1.0, 4.0)
-    assert (only_timbre[-1] / only_timbre[0]).item() == pytest.approx(4.0, rel=1e-6)
-    with pytest.raises(ValueError, match="timbre_weight"):
-        feature_weights(layout.EXTENDED_DIM, 8.0, 0.0)
-    with pytest.raises(ConfigError):
-        build(SdaeConfig, "sdae", {"timbre_weight": -1})
