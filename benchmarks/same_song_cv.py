@@ -54,6 +54,8 @@ FOLDS = 5
 VARIANTS = {
     "default": {},                                       # params.yaml's sdae section
     "plain": {"same_song_weight": 0.0},                  # the seeds' masked-self target alone
+    "same_song10": {"same_song_weight": 10.0},           # the term's weight (30 in params.yaml)
+    "same_song100": {"same_song_weight": 100.0},
 }
 
 
