@@ -133,17 +133,17 @@ def run(data: Path, h: dict, over: dict, seed: int, log) -> dict:
     song = np.concatenate([_excerpt_songs(f, "train"), _excerpt_songs(f, "val") + n_train])
     base = dataclasses.replace(load_section("sdae"), seed=seed, **over)
     trainer = TrainerConfig(accelerator="cpu", devices="1", deterministic=True)
-    ranks: dict[str, list[np.ndarray]] = {"code": [], "pca_21": [], "raw": [], "librosa": []}
-    rel = {"code": [], "pca_21": []}
+    pca_name = f"pca_{base.layers[-1]}"          # PCA as wide as the code, whatever sdae.layers
+    ranks: dict[str, list[np.ndarray]] = {"code": [], pca_name: [], "raw": [], "librosa": []}
+    rel: dict[str, list[float]] = {"code": [], pca_name: []}
     for k in range(FOLDS):
         held, pick, learn = roles(h["song"].shape[1], k)
         rows, val_rows = learn[song], pick[song]
         _, _, model = sdae.train_all(base, trainer, x[rows], x[val_rows],
                                      songs=(song[rows], song[val_rows]))
-        code = base.layers[-1]
-        pca = PCA.fit(x[rows], code)
+        pca = PCA.fit(x[rows], base.layers[-1])
         a, b = h["song"][0][held], h["song"][1][held]
-        for name, enc in (("code", lambda v: encode(model, v)), (f"pca_{code}", pca.encode),
+        for name, enc in (("code", lambda v: encode(model, v)), (pca_name, pca.encode),
                           ("raw", lambda v: v)):
             z = zscorer(enc(x[rows]))
             ranks[name].append(partner_ranks(z(enc(a)), z(enc(b))))
@@ -153,13 +153,13 @@ def run(data: Path, h: dict, over: dict, seed: int, log) -> dict:
         whole = np.array([np.flatnonzero(song == s)[-1] for s in np.flatnonzero(held)])
         mean = x[rows].mean(0)
         rel["code"].append(rel_error(x[whole], reconstruct(model, x[whole]), mean))
-        rel[f"pca_{code}"].append(rel_error(x[whole], pca.reconstruct(x[whole]), mean))
+        rel[pca_name].append(rel_error(x[whole], pca.reconstruct(x[whole]), mean))
         log(f"fold {k}: top-1 " + ", ".join(f"{n_} {np.mean(r[-1] == 1):.3f}" for n_, r in ranks.items())
-            + f"; rel. error code {rel['code'][-1]:.3f}, PCA {rel[f'pca_{code}'][-1]:.3f}")
+            + f"; rel. error code {rel['code'][-1]:.3f}, PCA {rel[pca_name][-1]:.3f}")
     out = figures(ranks)
     for name, v in rel.items():
         out[name]["rel_error"] = float(np.mean(v))
-    out["code"]["rel_error_vs_pca"] = out["code"]["rel_error"] / out[f"pca_{base.layers[-1]}"]["rel_error"]
+    out["code"]["rel_error_vs_pca"] = out["code"]["rel_error"] / out[pca_name]["rel_error"]
     return out
 
 
