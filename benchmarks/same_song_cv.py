@@ -19,7 +19,8 @@ never read.
 with prepare's own code, params.yaml's `prepare` section and the data's feature layout) and every
 song's librosa halves are computed here once and cached (--cache). DATA is a `make real` data
 folder (features/, manifest.csv); --root is where its manifest's relative paths start. Writes
-benchmarks/results/same_song_cv.json (one entry per variant and seed; reruns add to it).
+benchmarks/results/same_song_cv.json (one entry per variant, seed and vector width, e.g.
+`default_seed0_1604d`; reruns add to it).
 """
 
 from __future__ import annotations
@@ -81,15 +82,15 @@ def halves(data: Path, root: Path, cache: Path, workers: int) -> dict:
     """{ids, song (2, N, D) normalised, peer (2, N, P), ok (N,)} for train then val songs."""
     f = data / "features"
     ids = _split_ids(f, "train") + _split_ids(f, "val")
+    norm = read_norm(f / "norm.npz")
+    dim = len(norm.mean)
     if cache.exists():
         with np.load(cache) as c:
-            if list(c["ids"]) == ids:
+            if list(c["ids"]) == ids and c["song"].shape[2] == dim:     # the same songs and layout
                 return {k: c[k] for k in c.files}
     with open(data / "manifest.csv", newline="") as fh:
         by_id = {r["id"]: r for r in csv.DictReader(fh)}
     rows = [{**by_id[i], "path": str(root / by_id[i]["path"])} for i in ids]
-    norm = read_norm(f / "norm.npz")
-    dim = len(norm.mean)
     cfg = dataclasses.replace(load_section("prepare"),
                               features="extended" if dim == layout.EXTENDED_DIM else "seed")
     kw = song_vector_kwargs(cfg)
@@ -124,6 +125,25 @@ def figures(ranks: dict[str, list[np.ndarray]]) -> dict:
     return {k: {"top1": float(np.mean(r == 1)), "mrr": float(np.mean(1.0 / r)), "halves": len(r),
                 "top1_by_fold": [float(np.mean(f == 1)) for f in ranks[k]]}
             for k, r in pooled.items()}
+
+
+def groups(h: dict) -> dict:
+    """Raw same-song top-1 / MRR of each feature group alone, songcoder's and the librosa
+    peer's, in the same folds (no training; z-scored by the learning folds' halves, as the peer
+    is in `run`)."""
+    sets = {f"songcoder_{k}": (h["song"], s) for k, s in layout.groups(h["song"].shape[2]).items()
+            if not k.startswith("rhythm_")}
+    sets["songcoder_rhythm"] = (h["song"], layout.RHYTHM)
+    sets["songcoder_extra"] = (h["song"], slice(layout.DIM, h["song"].shape[2]))
+    sets |= {f"librosa_{k}": (h["peer"], s) for k, s in librosa_baseline.GROUPS.items()}
+    ranks: dict[str, list[np.ndarray]] = {k: [] for k in sets}
+    for k in range(FOLDS):
+        held, pick, learn = roles(h["song"].shape[1], k)
+        fit, ok = learn & h["ok"], held & h["ok"]
+        for name, (v, s) in sets.items():
+            z = zscorer(v[:, fit, s].reshape(-1, s.stop - s.start))
+            ranks[name].append(partner_ranks(z(v[0, ok, s]), z(v[1, ok, s])))
+    return figures(ranks)
 
 
 def run(data: Path, h: dict, over: dict, seed: int, log) -> dict:
@@ -171,6 +191,8 @@ def main() -> None:
     ap.add_argument("--variant", action="append", choices=sorted(VARIANTS))
     ap.add_argument("--seeds", default="0")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--groups", action="store_true",
+                    help="also each feature group's raw top-1 in the same folds (no training)")
     args = ap.parse_args()
     if not args.data:        # `make bench` runs every benchmark bare: this one needs real music
         print("same_song_cv: skipped (needs --data DIR, a `make real` data folder)")
@@ -178,13 +200,19 @@ def main() -> None:
     torch.set_num_threads(1)
     log = lambda m: print(time.strftime("%H:%M:%S"), m, flush=True)      # noqa: E731
     h = halves(args.data, args.root, args.cache, args.workers)
+    if args.groups:
+        res = groups(h)
+        log("groups: " + json.dumps({k: round(v["top1"], 3) for k, v in res.items()}))
+        results = json.loads(OUT.read_text()) if OUT.exists() else {}
+        results[f"groups_{h['song'].shape[2]}d"] = res
+        save_json(OUT, results)
     for variant in args.variant or ["default"]:
         for seed in (int(s) for s in args.seeds.split(",")):
             log(f"{variant} seed {seed}")
             res = run(args.data, h, VARIANTS[variant], seed, log)
             res["params"] = VARIANTS[variant]
             results = json.loads(OUT.read_text()) if OUT.exists() else {}   # other runs' too
-            results[f"{variant}_seed{seed}"] = res
+            results[f"{variant}_seed{seed}_{h['song'].shape[2]}d"] = res   # the layout too
             log(f"{variant} seed {seed}: " + json.dumps({k: {m: round(v[m], 3) for m in ("top1", "mrr")}
                                                           for k, v in res.items() if k != "params"}))
             save_json(OUT, results)

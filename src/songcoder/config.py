@@ -70,7 +70,7 @@ class PrepareConfig:
     min_bpm: float = _f(60.0, lo=20.0, hi=400.0)
     max_bpm: float = _f(200.0, lo=20.0, hi=400.0)
     analysis_rate: int = _f(11025, lo=4000, hi=48000)  # audio is decimated to about this rate
-    features: Literal["seed", "extended"] = "seed"    # extended: + timbre, contrast, chroma groups
+    features: Literal["seed", "extended"] = "seed"    # extended: + timbre, contrast, chroma, tempogram
     excerpt_seconds: float = _f(30.0, lo=2.0)     # train/val songs also give excerpts this long
     excerpts: int = _f(8, lo=1)                   # at most this many excerpt rows per song
     # a song with excerpts also gives its whole-song row among them: the length that evaluate's

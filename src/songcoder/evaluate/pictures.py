@@ -7,7 +7,7 @@
 - reconstructions.png: a few test songs beside their fine-tuned and PCA reconstructions.
 
 Only the seed's groups (three rhythm bands, loudness) are drawn; the extended layout's extra
-groups (timbre, contrast, chroma) go through the network but are left out of the pictures.
+groups (timbre, contrast, chroma, tempogram) go through the network but are left out of the pictures.
 Decoded vectors are shown in the features' own units (rhythm: fraction of the band's loudest
 tick; loudness: dBFS) by undoing prepare's z-scoring with norm.npz; preferred inputs stay in
 z-scores, the space in which their norm is 1.

@@ -201,8 +201,8 @@ def song_features(x: np.ndarray, sr: int, *, min_bpm: float = _PREPARE.min_bpm,
                   feature_set: str = _PREPARE.features) -> SongFeatures:
     """The song vector of one song. x: (frames,) or (frames, channels) finite floats.
 
-    feature_set "seed": the 1482-d vector; "extended": followed by the timbre, contrast and
-    chroma groups of timbre.py (layout.dim("extended") in all)."""
+    feature_set "seed": the 1482-d vector; "extended": followed by the timbre, contrast,
+    chroma and tempogram groups of timbre.py (layout.dim("extended") in all)."""
     x = np.asarray(x)
     if x.ndim == 1:
         x = x[:, None]
@@ -230,7 +230,8 @@ def song_features(x: np.ndarray, sr: int, *, min_bpm: float = _PREPARE.min_bpm,
     quant = _quantiles(loud_db, layout.QUANTILE_LEVELS)               # (11, 30)
     parts = [rhythm.ravel(), quant.T.ravel()]
     if feature_set == "extended":
-        parts += [timbre.cepstrum_stats(loud_db, fps), timbre.long_window_stats(f.y, f.rate)]
+        parts += [timbre.cepstrum_stats(loud_db, fps), timbre.long_window_stats(f.y, f.rate),
+                  timbre.tempogram(loud_db, fps)]
     elif feature_set != "seed":
         raise ValueError(f"feature_set: expected seed or extended, got {feature_set!r}")
     vector = np.concatenate(parts).astype(np.float32)

@@ -12,7 +12,8 @@ amplitude (square root of band power) at that tick, averaged over every bar of t
 divided by the band's largest tick, so 1 marks the loudest moment of the bar in that band.
 With `prepare.features: extended` the vector goes on after index 1481 with the groups of
 timbre.py: `timbre` (60: band-cepstrum mean, std, change-std), `contrast` (6 octave bands),
-`chroma` (12 pitch-class means, 12 stds); `groups(dim)` names them.
+`chroma` (12 pitch-class means, 12 stds), `tempogram` (32 lag bands, 0.19-8.9 s);
+`groups(dim)` names them.
 Loudness: band `b` occupies 1152 + 11*b ... 1152 + 11*b + 10, quantiles 0, 10, ..., 100 % of
 the band's power over time in dB relative to full scale (a full-scale sine in the band reads
 0 dB), floored at -100 dB. Bands above the analysis Nyquist frequency read -100 dB.
