@@ -17,11 +17,12 @@ so a song's excerpts and halves land near each other:
              how strongly the music repeats at each period, in seconds, not in bars
 All cheap next to decoding: one extra STFT at 2.7 frames a second hop, see benchmarks/features.py.
 
-Why these forms (same-song halves top-1 of each group alone, 5-fold CV over the 161 make-real
-train+val songs, `benchmarks/same_song_cv.py`'s folds; the librosa peer's groups beside them):
-chroma normalised to its largest class 0.60, where a log-compressed, sum-normalised chroma gave
-0.37 (librosa's chroma 0.55); the tempogram 0.79 (librosa's 0.57, whose autocorrelation keeps
-the onset strength's mean, so every lag looks alike; the seed's 1152 rhythm numbers 0.53).
+Why these forms (same-song halves top-1 of each group alone, raw, 5-fold CV over the 161
+make-real train+val songs: `benchmarks/same_song_cv.py --groups`; the librosa peer's groups in
+the same folds): chroma divided by its largest class 0.61, where the log-compressed chroma
+normalised to sum 1 that came before gave 0.36 (librosa's chroma 0.55); the tempogram 0.78
+(librosa's 0.57, whose autocorrelation keeps the onset strength's mean, so that every lag looks
+alike; the seed's 1152 rhythm numbers 0.53); the four groups together 0.88 (0.66 before).
 The seed's rhythm patterns are laid out in bars of the detected tempo, so a song whose halves
 get different tempi (or octaves) gets different patterns; the tempogram needs no tempo.
 """
