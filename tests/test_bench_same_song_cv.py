@@ -44,3 +44,23 @@ def test_pooled_figures_count_every_half_of_every_fold(cv):
     assert f["top1"] == pytest.approx(3 / 6)
     assert f["mrr"] == pytest.approx((1 + 1 + 1 / 2 + 1 / 4 + 1 + 1 / 3) / 6)
     assert f["top1_by_fold"] == [0.5, 0.5]
+
+
+def test_groups_scores_each_feature_group_alone(cv):
+    """A group that carries the song finds every other half; a group of noise finds few."""
+    from songcoder.evaluate import librosa_baseline
+    from songcoder.features import layout
+
+    rng = np.random.default_rng(0)
+    n = 60
+    song = rng.normal(size=(2, n, layout.EXTENDED_DIM)).astype(np.float32)       # noise everywhere
+    tg = layout.groups(layout.EXTENDED_DIM)["tempogram"]
+    identity = rng.normal(size=(n, tg.stop - tg.start))
+    song[:, :, tg] = identity + 0.05 * rng.normal(size=(2, n, tg.stop - tg.start))
+    peer = rng.normal(size=(2, n, librosa_baseline.DIM)).astype(np.float32)
+    h = {"song": song, "peer": peer, "ok": np.ones(n, bool)}
+    res = cv.groups(h)
+    assert res["songcoder_tempogram"]["top1"] == 1.0
+    assert res["songcoder_tempogram"]["halves"] == 2 * n                        # every song once
+    assert res["songcoder_chroma"]["top1"] < 0.3 and res["librosa_mfcc"]["top1"] < 0.3
+    assert {"songcoder_rhythm", "songcoder_extra", "librosa_tempogram"} <= set(res)
