@@ -43,7 +43,7 @@ from songcoder.evaluate.retrieval import partner_ranks, zscorer
 from songcoder.features import layout
 from songcoder.features.extract import song_features, song_vector_kwargs
 from songcoder.features.norm import read_norm
-from songcoder.audio.io import load as load_audio
+from songcoder.audio.io import halves as halves_of, load as load_audio
 from songcoder.parallel import imap
 from songcoder.pca import PCA
 from songcoder.sdae import train as sdae
@@ -57,6 +57,9 @@ VARIANTS = {
     "plain": {"same_song_weight": 0.0},                  # the seeds' masked-self target alone
     "same_song10": {"same_song_weight": 10.0},           # the term's weight (30 in params.yaml)
     "same_song100": {"same_song_weight": 100.0},
+    "extended30": {"extended_weight": 30.0},             # the extended groups' loss weight (8)
+    "extended50": {"extended_weight": 50.0},
+    "extended100": {"extended_weight": 100.0},
 }
 
 
@@ -74,8 +77,7 @@ def _song_halves(job: tuple[str, dict]) -> np.ndarray:
     """Worker: the songcoder vectors of one file's halves, cut as `prepare` cuts them."""
     path, kw = job
     x, sr = load_audio(path)
-    mid = len(x) // 2
-    return np.stack([song_features(x[:mid], sr, **kw).vector, song_features(x[mid:], sr, **kw).vector])
+    return np.stack([song_features(h, sr, **kw).vector for h in halves_of(x)])
 
 
 def halves(data: Path, root: Path, cache: Path, workers: int) -> dict:

@@ -48,7 +48,7 @@ import soundfile as sf  # noqa: E402
 
 from songcoder.atomic import save_json  # noqa: E402
 from songcoder.audio import midi  # noqa: E402
-from songcoder.audio.io import load  # noqa: E402
+from songcoder.audio.io import halves, load  # noqa: E402
 from songcoder.features import extract  # noqa: E402
 from songcoder.features.tempo import tempo_hits  # noqa: E402
 
@@ -171,10 +171,9 @@ def bounds(files: list[Path], detectors: dict, with_librosa: bool) -> dict:
     for p in files:
         x, sr = load(p)
         durations.append(len(x) / sr)
-        h = len(x) // 2
         for name, fn in detectors.items():
             rows[name]["whole"].append(fn(x, sr).tempo_bpm)
-            rows[name]["halves"] += [fn(x[:h], sr).tempo_bpm, fn(x[h:], sr).tempo_bpm]
+            rows[name]["halves"] += [fn(h, sr).tempo_bpm for h in halves(x)]
         if with_librosa:
             import librosa
             y = librosa.resample(x.mean(axis=1), orig_sr=sr, target_sr=22050)

@@ -5,7 +5,7 @@
 
 DATA_DIR is a prepared real corpus (`make real`'s data folder: manifest.csv, features/*_index.csv;
 manifest paths relative to DATA_DIR's parent). Every val song is decoded once and cut in halves
-exactly as `prepare` cuts them (len(x) // 2 of the decoded file); each half gets every candidate
+exactly as `prepare` cuts them (`audio.io.halves` of the decoded file); each half gets every candidate
 group below. The same 100 train songs as the `evaluate` stage's librosa peer (seed 0 sample) give
 both halves each as z-scoring rows. Reported: raw same-song halves top-1 / MRR (z-scored,
 euclidean, as `evaluate`) of each group alone and of the seed vector plus groups, each group
@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import time
 from pathlib import Path
 
@@ -36,7 +35,7 @@ import numpy as np
 import scipy.fft
 
 from songcoder.atomic import save_json
-from songcoder.audio.io import load, resample
+from songcoder.audio.io import halves, load, resample
 from songcoder.evaluate import librosa_baseline
 from songcoder.evaluate.retrieval import mrr_halves, top1_halves, zscorer
 from songcoder.features import layout
@@ -130,8 +129,7 @@ def song_groups(row: dict) -> dict:
         return dict(np.load(cache))
     t0 = time.perf_counter()
     x, sr = load(row["path"])
-    mid = len(x) // 2
-    a, b = half_groups(x[:mid], sr), half_groups(x[mid:], sr)
+    a, b = (half_groups(h, sr) for h in halves(x))
     out = {k: np.stack([a[k], b[k]]) for k in a}
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.savez(cache, **out)

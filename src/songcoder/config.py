@@ -127,6 +127,10 @@ class SdaeConfig:
     # many times the rhythm dims (weights rescaled to mean 1); 1 = plain MSE
     loudness_weight: float = _f(8.0, lo=0.0, lo_open=True)
     pretrain_loudness_weight: float = _f(8.0, lo=0.0, lo_open=True)
+    # the same for the extended layout's timbre, contrast, chroma and tempogram dims (both
+    # stages; no effect on the seed layout): where same-song retrieval lives, at a cost in
+    # reconstruction (README, "Real music": the cross-validated trade)
+    extended_weight: float = _f(100.0, lo=0.0, lo_open=True)
     # probability that a training row's input is another excerpt of the same song (the target
     # stays the row itself): the code keeps what is stable in a song; 0 = plain masked self
     excerpt_swap: float = _f(0.0, lo=0.0, hi=1.0)

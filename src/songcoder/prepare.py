@@ -26,7 +26,7 @@ from scipy.signal import resample_poly
 
 from songcoder.atomic import save_npy, save_text
 from songcoder.audio.collection import SPLITS, to_csv
-from songcoder.audio.io import AudioError, load
+from songcoder.audio.io import AudioError, halves, load
 from songcoder.config import PrepareConfig
 from songcoder.errors import NoUsableDataError
 from songcoder.features.extract import song_features, song_vector_kwargs
@@ -91,9 +91,7 @@ def featurise(args: tuple[dict[str, str], PrepareConfig]) -> Featurised:
         out = Featurised(row["id"], f.vector, tempo_bpm=f.tempo_bpm, bar_phase_s=f.bar_phase_s,
                          seconds=len(x) / sr)
         if row["split"] in HALVES_SPLITS:
-            mid = len(x) // 2
-            out.halves = np.stack([song_features(x[:mid], sr, **kw).vector,
-                                   song_features(x[mid:], sr, **kw).vector])
+            out.halves = np.stack([song_features(h, sr, **kw).vector for h in halves(x)])
         if row["split"] == "test" and cfg.tempo_check_seconds > 0:
             out.speed_ratios = speed_ratios(x, sr, cfg.tempo_check_seconds, kw)
         if row["split"] in EXCERPT_SPLITS:
@@ -157,8 +155,8 @@ def prepare(cfg: PrepareConfig, rows: list[dict[str, str]], out_dir: Path) -> Pr
         save_text(out_dir / f"{s}_index.csv",
                   to_csv(index, ["row", "id", "tempo_bpm", "bar_phase_s", "seconds"]))
     for s in HALVES_SPLITS:   # (2, N, D): first halves, second halves
-        halves = stack([f.halves for f in songs[s]], (0, 2, dim)).transpose(1, 0, 2)
-        save_npy(out_dir / f"{s}_halves.npy", norm.apply(halves))
+        pairs = stack([f.halves for f in songs[s]], (0, 2, dim)).transpose(1, 0, 2)
+        save_npy(out_dir / f"{s}_halves.npy", norm.apply(pairs))
     for s in EXCERPT_SPLITS:  # rows of one song are contiguous: excerpts in time order, the song
         rows = stack([e for f in songs[s] for e in f.excerpts], (0, dim))
         save_npy(out_dir / f"{s}_excerpts.npy", norm.apply(rows))

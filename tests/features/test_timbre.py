@@ -32,9 +32,7 @@ def _clicks(bpm: float, seconds: float = 20.0, gain: float = 0.5) -> np.ndarray:
 
 def _tempogram_peak_s(v: np.ndarray) -> float:
     """The lag, in seconds, at the centre of the tempogram's strongest band."""
-    pool, _, _, _, edges = timbre._tempogram_plan(FPS)
-    centres = np.sqrt(edges[:-1] * edges[1:]) * pool / FPS
-    return float(centres[np.argmax(v[layout.groups(len(v))["tempogram"]])])
+    return float(timbre.tempogram_lags_s(FPS)[np.argmax(v[layout.groups(len(v))["tempogram"]])])
 
 
 def test_extended_vector_layout_and_seed_prefix():

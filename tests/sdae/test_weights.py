@@ -32,6 +32,25 @@ def test_weights_are_a_mean_one_reweighting_of_the_loudness_group(w):
     assert (loud[0] / rhythm[0]).item() == pytest.approx(w, rel=1e-6)
 
 
+def test_extended_groups_get_their_own_weight():
+    # the extended layout: rhythm 1, loudness its weight, the groups after them theirs
+    w = feature_weights(layout.EXTENDED_DIM, 8.0, 100.0)
+    rhythm, loud, ext = w[layout.RHYTHM], w[layout.LOUDNESS], w[layout.DIM:]
+    assert len(ext) == layout.EXTENDED_DIM - layout.DIM and w.mean().item() == pytest.approx(1.0)
+    assert (loud[0] / rhythm[0]).item() == pytest.approx(8.0, rel=1e-6)
+    assert (ext / rhythm[0]).allclose(torch.tensor(100.0))
+    # unset, the extended groups weigh as loudness (the weights before the key existed)
+    assert torch.equal(feature_weights(layout.EXTENDED_DIM, 8.0),
+                       feature_weights(layout.EXTENDED_DIM, 8.0, 8.0))
+    # the seed layout has no extended dims: the key changes nothing there
+    assert torch.equal(feature_weights(layout.DIM, 8.0, 100.0), feature_weights(layout.DIM, 8.0))
+    assert feature_weights(layout.DIM, 1.0, 100.0) is None
+    assert feature_weights(layout.EXTENDED_DIM, 1.0, 1.0) is None
+    assert feature_weights(layout.EXTENDED_DIM, 1.0, 5.0) is not None
+    with pytest.raises(ValueError, match="extended_weight"):
+        feature_weights(layout.EXTENDED_DIM, 8.0, 0.0)
+
+
 def test_up_weighting_scales_loudness_errors_only():
     x = torch.zeros(3, layout.DIM)
     loud_err, rhythm_err = x.clone(), x.clone()

@@ -213,6 +213,13 @@ def resample(x: np.ndarray, sr_from: int, sr_to: int) -> np.ndarray:
     return y.astype(np.float32, copy=False)
 
 
+def halves(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The two halves a song is cut into for same-song retrieval (`prepare`'s val and test
+    halves, the librosa peer's, the benchmarks'): the first len(x) // 2 samples and the rest."""
+    mid = len(x) // 2
+    return x[:mid], x[mid:]
+
+
 def load_mono(path: str | Path, sample_rate: int, *, start: float = 0.0,
               seconds: float | None = None) -> np.ndarray:
     """Mono float32 at `sample_rate` (the RNN's and the CLI's entry point)."""

@@ -1,7 +1,7 @@
 """A peer for same-song retrieval, computed in the same run: librosa's standard summary features
 (MFCC mean+std, chroma, spectral contrast, tempogram) of each half of a song.
 
-The halves are cut exactly as `prepare` cuts the test halves (len(x) // 2 of the decoded file),
+The halves are cut exactly as `prepare` cuts the test halves (`audio.io.halves` of the decoded file),
 so every representation is judged on the same audio. Songs are decoded in parallel workers, one
 song in memory per worker, as in `prepare`.
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from songcoder.audio.io import AudioError, load, resample
+from songcoder.audio.io import AudioError, halves, load, resample
 from songcoder.parallel import imap
 
 SAMPLE_RATE = 22050          # librosa's default analysis rate
@@ -67,9 +67,7 @@ def song_halves(row: dict[str, str]) -> Halves:
     """Worker: decode one manifest row's file, cut it in halves as `prepare` does, featurise."""
     try:
         x, sr = load(row["path"])
-        mid = len(x) // 2
-        halves = [resample(h.mean(axis=1), sr, SAMPLE_RATE) for h in (x[:mid], x[mid:])]
-        v = np.stack([features(h) for h in halves])
+        v = np.stack([features(resample(h.mean(axis=1), sr, SAMPLE_RATE)) for h in halves(x)])
         if not np.isfinite(v).all():
             return Halves(row["id"], error="librosa features are not finite")
         return Halves(row["id"], v, len(x) / sr)

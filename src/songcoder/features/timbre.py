@@ -55,7 +55,7 @@ DIM = sum(GROUP_DIMS.values())
 
 def cepstrum_stats(band_db: np.ndarray, fps: float) -> np.ndarray:
     """(frames, bands) dB -> (3 * CEPSTRA,): mean, std and change-std of the band cepstrum."""
-    c = scipy.fft.dct(band_db.astype(np.float32), type=2, norm="ortho", axis=1)[:, :CEPSTRA]
+    c = scipy.fft.dct(np.asarray(band_db, np.float32), type=2, norm="ortho", axis=1)[:, :CEPSTRA]
     lag = max(1, int(round(DELTA_S * fps)))
     d = c[lag:] - c[:-lag] if len(c) > lag else np.zeros((1, CEPSTRA), np.float32)
     return np.concatenate([c.mean(0), c.std(0), d.std(0)]).astype(np.float32)
@@ -115,11 +115,17 @@ def _tempogram_plan(fps: float) -> tuple[int, int, int, np.ndarray, np.ndarray]:
     return pool, n, hop, np.hanning(n).astype(np.float32), edges
 
 
+def tempogram_lags_s(fps: float) -> np.ndarray:
+    """(TEMPOGRAM_BANDS,) the lag, in seconds, at the (geometric) centre of each tempogram band."""
+    pool, _, _, _, edges = _tempogram_plan(float(fps))
+    return np.sqrt(edges[:-1] * edges[1:]) * pool / fps
+
+
 def tempogram(band_db: np.ndarray, fps: float) -> np.ndarray:
     """(frames, bands) dB at `fps` -> (TEMPOGRAM_BANDS,): the mean over 8.9 s windows of the
     onset strength's autocorrelation (each window's mean removed, then divided by lag 0)."""
     pool, n, hop, window, edges = _tempogram_plan(float(fps))
-    onset = np.maximum(np.diff(band_db.astype(np.float32), axis=0), 0).mean(1)   # spectral flux
+    onset = np.maximum(np.diff(np.asarray(band_db, np.float32), axis=0), 0).mean(1)   # spectral flux
     onset = onset[: len(onset) // pool * pool].reshape(-1, pool).mean(1)
     if len(onset) < n:
         onset = np.pad(onset, (0, n - len(onset)))

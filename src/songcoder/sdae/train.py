@@ -93,7 +93,8 @@ def pretrain_layer(cfg: SdaeConfig, trainer_cfg: TrainerConfig, k: int, x_train,
     if cfg.linear_path:                          # the layer starts as PCA of its input
         layer.init_linear(x_train)
     if k == 1:                                   # the only layer that sees the song vector
-        layer.set_loss_weight(feature_weights(layer.n_in, cfg.pretrain_loudness_weight))
+        layer.set_loss_weight(feature_weights(layer.n_in, cfg.pretrain_loudness_weight,
+                                              cfg.extended_weight))
     metrics, _ = _fit(layer, cfg, trainer_cfg, stage=f"pretrain_{k}", epochs=cfg.pretrain_epochs,
                       lr=cfg.lr, noise=cfg.noise, seed=cfg.seed + k, x_train=x_train, x_val=x_val,
                       ckpt_dir=ckpt_dir, logger=logger, songs=songs, **trainer_kw)
@@ -108,7 +109,7 @@ def finetune(cfg: SdaeConfig, trainer_cfg: TrainerConfig, layers: list[Denoising
     songs: (train, val) song label per row; with `cfg.same_song_weight` > 0 the loss adds the
     same-song term over song-grouped batches (None or (): plain reconstruction)."""
     model = DeepAutoencoder.from_layers(layers, untie=cfg.finetune_untie)
-    model.set_loss_weight(feature_weights(model.sizes[0], cfg.loudness_weight))
+    model.set_loss_weight(feature_weights(model.sizes[0], cfg.loudness_weight, cfg.extended_weight))
     model.set_rank_ordered(cfg.finetune_rank_ordered)
     model.set_same_song(cfg.same_song_weight, cfg.same_song_temperature)
     # song-grouped batches (and keep_best on the val loss with its same-song term) only where

@@ -2,7 +2,8 @@
 
 Plain MSE weighs every dimension alike, so the 1152 rhythm dimensions outvote the 330 loudness
 ones, where same-style retrieval lives (sdae/README.md). `feature_weights` up-weights the
-loudness group and rescales to mean 1, so the loss stays a weighted mean on the same scale.
+loudness group (and, separately, the extended layout's timbre/contrast/chroma/tempogram groups)
+and rescales to mean 1, so the loss stays a weighted mean on the same scale.
 """
 
 from __future__ import annotations
@@ -12,19 +13,24 @@ import torch
 from songcoder.features import layout
 
 
-def feature_weights(n_in: int, loudness_weight: float) -> torch.Tensor | None:
-    """(n_in,) float32 weights, mean 1: every dim that is not rhythm (loudness, and the
-    timbre/harmony groups of the extended layout) `loudness_weight` times the rhythm dims.
+def feature_weights(n_in: int, loudness_weight: float,
+                    extended_weight: float | None = None) -> torch.Tensor | None:
+    """(n_in,) float32 weights, mean 1: the loudness dims `loudness_weight` times the rhythm
+    dims, and the extended layout's groups after them `extended_weight` times (None: as
+    loudness).
 
-    None for weight 1 (the plain loss). Any other weight needs a song vector as input.
+    None where every weight is 1 (the plain loss). Any other weight needs a song vector as input.
     """
-    if loudness_weight <= 0:
-        raise ValueError(f"loudness_weight: expected > 0, got {loudness_weight}")
-    if loudness_weight == 1.0:
+    extended = loudness_weight if extended_weight is None else extended_weight
+    for key, w in (("loudness_weight", loudness_weight), ("extended_weight", extended)):
+        if w <= 0:
+            raise ValueError(f"{key}: expected > 0, got {w}")
+    if loudness_weight == 1.0 and (n_in != layout.EXTENDED_DIM or extended == 1.0):
         return None
     if n_in not in (layout.DIM, layout.EXTENDED_DIM):
         raise ValueError(f"loudness_weight {loudness_weight} needs a song vector as input "
                          f"({layout.DIM} or {layout.EXTENDED_DIM} dims), got {n_in} features")
     w = torch.full((n_in,), float(loudness_weight))
     w[layout.RHYTHM] = 1.0
+    w[layout.DIM:] = float(extended)
     return w / w.mean()
