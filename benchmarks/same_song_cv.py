@@ -57,8 +57,8 @@ VARIANTS = {
     "plain": {"same_song_weight": 0.0},                  # the seeds' masked-self target alone
     "same_song10": {"same_song_weight": 10.0},           # the term's weight (30 in params.yaml)
     "same_song100": {"same_song_weight": 100.0},
-    "extended30": {"extended_weight": 30.0},             # the extended groups' loss weight (8)
-    "extended50": {"extended_weight": 50.0},
+    "extended8": {"extended_weight": 8.0},               # the extended groups' loss weight
+    "extended50": {"extended_weight": 50.0},             # (100 in params.yaml)
     "extended100": {"extended_weight": 100.0},
 }
 
