@@ -124,3 +124,25 @@ def test_finetune_rank_ordered_trains_the_deep_prefix_cost(songs, small_cfg, cpu
     _, p1 = pretrain_layer(plain, cpu, 1, tr, va)
     with pytest.raises(ValueError, match="finetune_rank_ordered needs a code layer"):
         finetune(dataclasses.replace(plain, finetune_rank_ordered=True), cpu, [p1], tr, va)
+
+
+def test_the_loss_weights_reach_both_stages(small_cfg, cpu):
+    """sdae.loudness_weight / pretrain_loudness_weight / extended_weight, as set, are what the
+    layer-1 and the fine-tuning losses weigh each group by (extended layout)."""
+    from songcoder.features import layout
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, layout.EXTENDED_DIM)).astype(np.float32)
+    cfg = dataclasses.replace(small_cfg, pretrain_epochs=1, finetune_epochs=1,
+                              pretrain_loudness_weight=4.0, loudness_weight=8.0,
+                              extended_weight=50.0)
+    layers, a, b = [], x[:40], x[40:]
+    for k in (1, 2, 3):
+        _, layer = pretrain_layer(cfg, cpu, k, a, b)
+        layers.append(layer)
+        a, b = encode(layer, a), encode(layer, b)
+    _, model = finetune(cfg, cpu, layers, x[:40], x[40:])
+    for w, loud in ((layers[0].loss_weight, 4.0), (model.loss_weight, 8.0)):
+        rhythm = w[layout.RHYTHM][0]
+        assert torch.allclose(w[layout.LOUDNESS] / rhythm, torch.tensor(loud))
+        assert torch.allclose(w[layout.DIM:] / rhythm, torch.tensor(50.0))
+    assert layers[1].loss_weight is None and layers[2].loss_weight is None
