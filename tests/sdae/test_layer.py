@@ -9,7 +9,7 @@ from songcoder.sdae.stack import DeepAutoencoder
 def test_shapes_and_code_ranges(activation):
     layer = DenoisingLayer(30, 7, activation=activation)
     x = torch.randn(5, 30)
-    h = layer.encode(x)
+    h = layer.encode(x).detach()
     assert h.shape == (5, 7) and layer(x).shape == (5, 30)
     lo, hi = {"sigmoid": (0, 1), "tanh": (-1, 1), "relu": (0, float("inf")),
               "trelu": (0, 1)}[activation]
