@@ -43,7 +43,7 @@ from songcoder.evaluate.retrieval import partner_ranks, zscorer
 from songcoder.features import layout
 from songcoder.features.extract import song_features, song_vector_kwargs
 from songcoder.features.norm import read_norm
-from songcoder.audio.io import halves as halves_of, load as load_audio
+from songcoder.audio.io import halves, load as load_audio
 from songcoder.parallel import imap
 from songcoder.pca import PCA
 from songcoder.sdae import train as sdae
@@ -77,10 +77,10 @@ def _song_halves(job: tuple[str, dict]) -> np.ndarray:
     """Worker: the songcoder vectors of one file's halves, cut as `prepare` cuts them."""
     path, kw = job
     x, sr = load_audio(path)
-    return np.stack([song_features(h, sr, **kw).vector for h in halves_of(x)])
+    return np.stack([song_features(h, sr, **kw).vector for h in halves(x)])
 
 
-def halves(data: Path, root: Path, cache: Path, workers: int) -> dict:
+def cached_halves(data: Path, root: Path, cache: Path, workers: int) -> dict:
     """{ids, song (2, N, D) normalised, peer (2, N, P), ok (N,)} for train then val songs."""
     f = data / "features"
     ids = _split_ids(f, "train") + _split_ids(f, "val")
@@ -201,7 +201,7 @@ def main() -> None:
         return
     torch.set_num_threads(1)
     log = lambda m: print(time.strftime("%H:%M:%S"), m, flush=True)      # noqa: E731
-    h = halves(args.data, args.root, args.cache, args.workers)
+    h = cached_halves(args.data, args.root, args.cache, args.workers)
     if args.groups:
         res = groups(h)
         log("groups: " + json.dumps({k: round(v["top1"], 3) for k, v in res.items()}))
