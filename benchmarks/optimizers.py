@@ -24,9 +24,7 @@ import csv
 import dataclasses
 import json
 import logging
-import os
 import subprocess
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path

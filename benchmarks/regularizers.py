@@ -30,7 +30,6 @@ import dataclasses
 import json
 import logging
 import subprocess
-import sys
 import time
 from pathlib import Path
 

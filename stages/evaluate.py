@@ -1,6 +1,7 @@
 """Stage `evaluate`: the fine-tuned net vs the greedy stack, PCA and the mean, on the test split
-(retrieval also on the validation split, where settings are chosen), and same-song retrieval
-against a librosa baseline computed here from the test songs' audio (manifest paths).
+(retrieval also on the validation split, where settings are chosen and the registry's champion
+is picked), and same-song retrieval against a librosa baseline computed here from the test
+songs' audio (manifest paths).
 
 Writes metrics, the depth and group plot tables, PNG figures (in the figures folder) and the
 registry entry, at the paths given on the command line (dvc.yaml); the pictures of what the
@@ -62,6 +63,7 @@ def main() -> None:
     cfg = sections("evaluate")
     x, _ = load_rows(io.features)
     halves = np.load(f"{io.features}/test_halves.npy")
+    val_halves = np.load(f"{io.features}/val_halves.npy")
     by_id = {r["id"]: r for r in read_manifest(io.manifest)}
     peers, baseline = {}, {}
     if cfg["evaluate"].baseline == "librosa":
@@ -79,6 +81,7 @@ def main() -> None:
         metrics = evaluate_all(cfg["evaluate"], x["train"], x["test"],
                                finetuned=finetuned, greedy=greedy,
                                halves=(halves[0], halves[1]),
+                               val_halves=(val_halves[0], val_halves[1]),
                                labels=split_labels(by_id, io.features, "test"),
                                x_val=x["val"], val_labels=split_labels(by_id, io.features, "val"),
                                peers=peers, raw_stats=None if norm.z_scored
@@ -100,16 +103,18 @@ def main() -> None:
                                           "retrieval.p_at_10_code", "retrieval.mrr_halves_code",
                                           "collapsed"))
         learned_from = tracking.data_fingerprint(f"{io.features}/train_excerpts.npy")
-        registry = tracking.register_encoder(run, SERVING,
-                                             {"model": io.model, "norm": f"{io.features}/norm.npz"},
-                                             metrics["rel_error"][f"finetuned_{code}"],
-                                             learned_from, n_in=finetuned.sizes[0], n_out=code)
+        registry = tracking.register_encoder(
+            run, SERVING, {"model": io.model, "norm": f"{io.features}/norm.npz"}, learned_from,
+            val_mrr=metrics["retrieval_val"]["mrr_halves_code"],
+            test_rel_error=metrics["rel_error"][f"finetuned_{code}"],
+            n_in=finetuned.sizes[0], n_out=code)
         # The registry entry is this stage's own (DVC-cached) output, so a fresh clone, whose
         # git-tracked metrics and plots already match, still runs evaluate and registers. Only
         # what the data decide goes in it (the version and the store's path differ from store
         # to store, and dvc.lock would change on every clone): version, corpus fingerprint and
         # champion alias are printed and kept as the MLflow model version's tags.
         save_json(io.registry, {"model": tracking.ENCODER_NAME,
+                                "val_mrr": result["retrieval_val"]["mrr_halves_code"],
                                 "test_rel_error": result["rel_error"][f"finetuned_{code}"]})
         for path in [io.metrics, io.depth, io.groups, *figures]:
             run.log_artifact(path)
@@ -130,7 +135,10 @@ def main() -> None:
                       f"{k} {ci[f'code_minus_{k}']['lo']:+.2f}..{ci[f'code_minus_{k}']['hi']:+.2f}"
                       for k in reps if k != "code"))
     if registry:
+        before = registry["previous_champion_val_mrr"]
         print(f"evaluate: registered {tracking.ENCODER_NAME} v{registry['version']} as candidate"
+              f" (val same-song MRR {metrics['retrieval_val']['mrr_halves_code']:.3f}"
+              + (f", champion's {before:.3f})" if before is not None else ")")
               + (f", now {registry['alias']} and champion" if registry["champion"]
                  else f", {registry['alias']} unchanged"))
 

@@ -65,7 +65,9 @@ def test_sdae_stages_through_dvc(pipeline):
     assert (p / "plots/evaluate/code_units.png").stat().st_size > 1000
     registry = json.loads((p / "models/registry.json").read_text())
     assert registry == {"model": "songcoder-encoder",       # the same bytes in every clone
+                        "val_mrr": ev["retrieval_val"]["mrr_halves_code"],
                         "test_rel_error": ev["rel_error"]["finetuned_21"]}
+    assert 0 < ev["retrieval_val"]["mrr_halves_code"] <= 1   # the champion's score: val songs' halves
 
     runs = {r.data.tags["stage"]: r for r in repo.mlflow_runs()
             if r.data.tags.get("songcoder.kind") == "stage"}
@@ -83,6 +85,8 @@ def test_sdae_stages_through_dvc(pipeline):
     assert version.tags["data_fingerprint"] == fingerprint
     assert float(version.tags["test_rel_error"]) == pytest.approx(ev["rel_error"]["finetuned_21"],
                                                                   rel=1e-4)
+    assert float(version.tags["val_mrr"]) == pytest.approx(ev["retrieval_val"]["mrr_halves_code"],
+                                                           rel=1e-4)
     stage_or_parent = {r.info.run_id for r in repo.mlflow_runs()}
     assert len(stage_or_parent) == len(runs) + 1  # + 1 parent: Lightning made no extra runs
 

@@ -18,6 +18,7 @@ temporary copy (`.dvc/tmp/exps/...`), so queued experiments land in the same sto
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import socket
 import subprocess
@@ -525,17 +526,23 @@ def champion_alias(fingerprint: str) -> str:
 
 
 def register_encoder(run: StageRun, serving_class: str, artifacts: Mapping[str, str | Path],
-                     test_rel_error: float, fingerprint: str, n_in: int = 1482,
-                     n_out: int = 21) -> dict[str, Any]:
+                     fingerprint: str, *, val_mrr: float, test_rel_error: float,
+                     n_in: int = 1482, n_out: int = 21) -> dict[str, Any]:
     """Log the encoder in `run` (served by `serving_class`, "module:Class", from the files
     `artifacts`), register a new version of `songcoder-encoder` tagged with the
-    `fingerprint` of its training data, and alias it `candidate`.
+    `fingerprint` of its training data, its `val_mrr` and its `test_rel_error`, and alias it
+    `candidate`.
 
-    Test errors are comparable only on the same data, so each corpus keeps its own champion:
-    `champion-<fingerprint>` moves to this version only if its test relative error beats that
-    alias's version. `champion` then names the champion of this (the latest evaluated) corpus,
-    so after training on your music `@champion` is your music's best encoder.
-    Returns {version, champion (promoted within the corpus), previous_champion_rel_error,
+    The champion is the encoder that best knows a song when it hears another part of it, which
+    is what `embed`, `similar` and `playlist` use the codes for: the mean reciprocal rank of
+    each validation song's other half among all validation halves (`val_mrr`). It is chosen on
+    validation, where settings are chosen, never on test. Scores are comparable only on the
+    same songs, so each corpus keeps its own champion: `champion-<fingerprint>` moves to this
+    version only if its `val_mrr` beats that alias's version (a version without one, from a
+    store of before or with under two validation songs, ranks below any that has one).
+    `champion` then names the champion of this (the latest evaluated) corpus, so after
+    training on your music `@champion` is your music's best encoder.
+    Returns {version, champion (promoted within the corpus), previous_champion_val_mrr,
     fingerprint, alias}."""
     if not run.active:
         return {}
@@ -557,8 +564,9 @@ def register_encoder(run: StageRun, serving_class: str, artifacts: Mapping[str, 
             pip_requirements=_requirements(), registered_model_name=ENCODER_NAME)
     client = MlflowClient(run.uri)
     version = str(info.registered_model_version)
-    client.set_model_version_tag(ENCODER_NAME, version, "test_rel_error", str(test_rel_error))
-    client.set_model_version_tag(ENCODER_NAME, version, CORPUS_TAG, fingerprint)
+    for key, value in (("val_mrr", val_mrr), ("test_rel_error", test_rel_error),
+                       (CORPUS_TAG, fingerprint)):
+        client.set_model_version_tag(ENCODER_NAME, version, key, str(value))
     alias = champion_alias(fingerprint)
     # Experiments evaluated at once move the same aliases: MLflow's alias upsert is
     # read-then-insert, so the loser of a race gets a UNIQUE-constraint error (retried), and
@@ -567,17 +575,26 @@ def register_encoder(run: StageRun, serving_class: str, artifacts: Mapping[str, 
         _retry(client.set_registered_model_alias, ENCODER_NAME, "candidate", version)
         try:
             champ = client.get_model_version_by_alias(ENCODER_NAME, alias)
-            best, best_version = float(champ.tags.get("test_rel_error", "inf")), champ.version
-        except mlflow.exceptions.MlflowException:
-            best, best_version = float("inf"), version
-        promoted = test_rel_error < best
+            best, best_version = _score(champ.tags.get("val_mrr")), champ.version
+            promoted = _score(val_mrr) > best
+        except mlflow.exceptions.MlflowException:     # the corpus's first encoder
+            best, best_version, promoted = None, version, True
         if promoted:
             best_version = version
             _retry(client.set_registered_model_alias, ENCODER_NAME, alias, version)
         _retry(client.set_registered_model_alias, ENCODER_NAME, "champion", str(best_version))
     return {"version": int(version), "champion": promoted,
-            "previous_champion_rel_error": None if best == float("inf") else best,
+            "previous_champion_val_mrr": None if best is None or best == -math.inf else best,
             "fingerprint": fingerprint, "alias": alias}
+
+
+def _score(value: float | str | None) -> float:
+    """A champion score, higher is better; missing or NaN ranks below every real score."""
+    try:
+        v = float(value)                                   # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return -math.inf
+    return v if math.isfinite(v) else -math.inf
 
 
 @contextlib.contextmanager

@@ -17,6 +17,7 @@ def test_evaluate_all_reports_every_key_and_plots(labelled_songs, trained, tmp_p
     xa, _, _ = song_vectors(200, seed=5, noise=0.08)
     xb, _, _ = song_vectors(200, seed=5, noise=0.02)
     _, ha, hb = zscore(xa[:120], xa[150:], xb[150:])
+    _, va_a, va_b = zscore(xa[:120], xa[120:150], xb[120:150])   # the val songs' halves
     _, all_style, all_pattern = song_vectors(200, seed=5)        # the fixture's rows 120:150 are val
     cfg = EvaluateConfig(k=5)
     rng = np.random.default_rng(3)
@@ -27,6 +28,7 @@ def test_evaluate_all_reports_every_key_and_plots(labelled_songs, trained, tmp_p
     knows = (first, second, np.concatenate([first, second]))
     noise = tuple(rng.normal(size=(len(ha), 4)) for _ in range(3))
     m = evaluate_all(cfg, tr, te, finetuned=model, greedy=greedy, halves=(ha, hb),
+                     val_halves=(va_a, va_b),
                      labels={"style": style, "pattern": pattern}, x_val=va,
                      val_labels={"style": all_style[120:150], "pattern": all_pattern[120:150]},
                      peers={"knows": knows, "noise": noise})
@@ -56,8 +58,12 @@ def test_evaluate_all_reports_every_key_and_plots(labelled_songs, trained, tmp_p
     assert ci["code_minus_knows"]["hi"] <= 0 and ci["code_minus_knows"]["above"] == 0.0
     for rep in ("code", "raw", "noise"):
         assert ci[rep]["lo"] <= r[f"top1_halves_{rep}"] <= ci[rep]["hi"]
-    v = m["retrieval_val"]                                        # same keys, the val split's rows
-    assert set(v) == {k for k in r if k.startswith("p_at_")} and not any("knows" in k for k in v)
+    v = m["retrieval_val"]                  # same keys, the val split's rows and halves, no peers
+    assert set(v) == {k for k in r if k.startswith("p_at_") or k == "halves_songs"
+                      or (k.startswith(("top1_", "mrr_")) and k.endswith(("code", "pca_4", "raw")))}
+    assert v["halves_songs"] == 30 and v["top1_halves_raw"] > 0.5
+    for rep in ("code", "pca_4", "raw"):
+        assert 0 <= v[f"top1_halves_{rep}"] <= v[f"mrr_halves_{rep}"] <= 1
     assert v["p_at_5_pattern_raw"] == precision_at_k(va, all_pattern[120:150], 5)
     no_val = evaluate_all(cfg, tr, te, finetuned=model, labels={"style": style})
     assert "retrieval_val" not in no_val and "greedy_4" not in no_val["rel_error"]

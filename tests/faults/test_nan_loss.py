@@ -6,7 +6,7 @@ import re
 import torch
 
 from tests.faults.conftest import (assert_same_outputs, copy_of, last_checkpoint, leftovers,
-                                   lock_entry, pending)
+                                   pending)
 
 OWN = ["models/layers/layer_1.pt", "data/codes/layer_1"]
 # left by the built pipeline the repo is a copy of: a stage that ran would rewrite them

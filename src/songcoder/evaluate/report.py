@@ -17,6 +17,10 @@ Keys (sizes come from the model, e.g. 352/84/21):
                                                   name: p_at_10_pattern_code ...
   retrieval_val.p_at_10_...                       the same on the validation split (needs `x_val`
                                                   and `val_labels`): choose settings on these
+  retrieval_val.{top1,mrr}_halves_{code, pca_21, raw}, retrieval_val.halves_songs
+                                                  same-song halves of the validation songs (needs
+                                                  `val_halves`; no peer): the registry's champion
+                                                  is the best code here (tracking.register_encoder)
   collapse.{finetuned_21, greedy_21}.{collapsed, rel_error, code_std}; collapsed (the fine-tuned net)
   beats_pca: finetuned_21 < pca_21 on test
   code_units.{regularizer, rho_hat, near_zero, prefix_k...}  the code's units (evaluate/codes.py)
@@ -50,6 +54,7 @@ from songcoder.sdae.serving import encode, reconstruct
 def evaluate_all(cfg: EvaluateConfig, x_train: np.ndarray, x_test: np.ndarray, *,
                  finetuned: DeepAutoencoder, greedy: DeepAutoencoder | None = None,
                  halves: tuple[np.ndarray, np.ndarray] | None = None,
+                 val_halves: tuple[np.ndarray, np.ndarray] | None = None,
                  labels: dict[str, np.ndarray] | None = None,
                  x_val: np.ndarray | None = None, val_labels: dict[str, np.ndarray] | None = None,
                  peers: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None,
@@ -106,23 +111,39 @@ def evaluate_all(cfg: EvaluateConfig, x_train: np.ndarray, x_test: np.ndarray, *
             "raw": (lambda x: x) if raw_stats is None else (lambda x: normalise(x, *raw_stats))}
     retrieval: dict[str, float] = {}
     if halves is not None:
-        a, b = (np.asarray(h, np.float32) for h in halves)
-        pairs = {name: (f(a), f(b)) for name, f in reps.items()}
+        pairs = _halves_pairs(reps, halves)
         for name, (pa, pb, rows) in (peers or {}).items():
             z = zscorer(rows)
             pairs[name] = (z(pa), z(pb))
-        for name, (pa, pb) in pairs.items():
-            retrieval[f"top1_halves_{name}"] = top1_halves(pa, pb)
-            retrieval[f"mrr_halves_{name}"] = mrr_halves(pa, pb)
-        retrieval["halves_songs"] = len(a)
+        retrieval.update(_halves_scores(pairs))
         if cfg.bootstrap:
             out["retrieval_interval"] = song_bootstrap(
                 {name: halves_hits(pa, pb) for name, (pa, pb) in pairs.items()},
                 cfg.bootstrap, cfg.seed)
     retrieval.update(_precisions(reps, x_test, labels, cfg.k))
     out["retrieval"] = retrieval
+    val: dict[str, float] = {}
+    if val_halves is not None:
+        val.update(_halves_scores(_halves_pairs(reps, val_halves)))
     if x_val is not None and val_labels:
-        out["retrieval_val"] = _precisions(reps, np.asarray(x_val, np.float32), val_labels, cfg.k)
+        val.update(_precisions(reps, np.asarray(x_val, np.float32), val_labels, cfg.k))
+    if val:
+        out["retrieval_val"] = val
+    return out
+
+
+def _halves_pairs(reps: dict, halves: tuple[np.ndarray, np.ndarray]) -> dict:
+    a, b = (np.asarray(h, np.float32) for h in halves)
+    return {name: (f(a), f(b)) for name, f in reps.items()}
+
+
+def _halves_scores(pairs: dict) -> dict[str, float]:
+    """top1_halves_{rep}, mrr_halves_{rep} and halves_songs of {rep: (first, second)}."""
+    out: dict[str, float] = {}
+    for name, (pa, pb) in pairs.items():
+        out[f"top1_halves_{name}"] = top1_halves(pa, pb)
+        out[f"mrr_halves_{name}"] = mrr_halves(pa, pb)
+        out["halves_songs"] = len(pa)
     return out
 
 
