@@ -1,7 +1,7 @@
 """Same-song retrieval by 5-fold cross-validation over the make-real train+val songs.
 
     PYTHONPATH=src nice -n 10 python benchmarks/same_song_cv.py --data data [--root .] \
-        [--variant default --variant plain ...] [--seeds 0,1] [--workers 2]
+        [--variant default --variant plain ...] [--seeds 0,1] [--workers 2] [--learn-folds 1]
 
 Why: `make real`'s val split holds 19 songs (38 halves: one half is 0.026 of top-1), and a
 setting chosen on it need not hold elsewhere: the tenth session's timbre weight lifted val top-1
@@ -9,7 +9,9 @@ from 0.79 to 0.88 over two seeds and dropped test from 0.75 to 0.58 (src/songcod
 Here the 161 train+val songs are dealt into 5 folds by song. For each fold the autoencoder
 (params.yaml's `sdae` section, a variant's keys changed) learns from the excerpt rows of three
 folds, keep_best picks its epoch on a fourth, and each song of the fifth finds its other half
-among that fold's halves (about 32 songs, 64 halves); pooled, that is 322 halves. In the same
+among that fold's halves (about 32 songs, 64 halves); pooled, that is 322 halves. With
+--learn-folds 1 it learns from one fold only (about 32 songs, a small collection such as a
+user's first folder), with the same held and pick folds. In the same
 folds: PCA-21 fitted on the same rows, the raw vector (z-scored by those rows) and the librosa
 peer (z-scored by the training folds' halves), and the relative error of the held-out songs'
 whole-song rows for the code and PCA-21 (relative to the training rows' mean). The test split is
@@ -113,13 +115,17 @@ def cached_halves(data: Path, root: Path, cache: Path, workers: int) -> dict:
     return out
 
 
-def roles(n_songs: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def roles(n_songs: int, k: int, learn_folds: int = FOLDS - 2
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(held, pick, learn) song masks of fold k: songs scored, songs keep_best judges epochs
-    on, songs learned from. Folds are dealt by a fixed shuffle, so every variant and seed sees
-    the same ones."""
+    on, songs learned from (the `learn_folds` folds after those two, all three by default;
+    one: a small collection of about 32 songs). Folds are dealt by a fixed shuffle, so every
+    variant and seed sees the same ones."""
+    if not 1 <= learn_folds <= FOLDS - 2:
+        raise ValueError(f"learn_folds: expected 1..{FOLDS - 2}, got {learn_folds}")
     fold = np.random.default_rng(0).permutation(n_songs) % FOLDS
     held, pick = fold == k, fold == (k + 1) % FOLDS
-    return held, pick, ~held & ~pick
+    return held, pick, np.isin(fold, [(k + 2 + j) % FOLDS for j in range(learn_folds)])
 
 
 def figures(ranks: dict[str, list[np.ndarray]]) -> dict:
@@ -148,7 +154,7 @@ def groups(h: dict) -> dict:
     return figures(ranks)
 
 
-def run(data: Path, h: dict, over: dict, seed: int, log) -> dict:
+def run(data: Path, h: dict, over: dict, seed: int, log, learn_folds: int = FOLDS - 2) -> dict:
     f = data / "features"
     n_train = len(_split_ids(f, "train"))
     x = np.concatenate([np.load(f / "train_excerpts.npy"), np.load(f / "val_excerpts.npy")])
@@ -159,7 +165,7 @@ def run(data: Path, h: dict, over: dict, seed: int, log) -> dict:
     ranks: dict[str, list[np.ndarray]] = {"code": [], pca_name: [], "raw": [], "librosa": []}
     rel: dict[str, list[float]] = {"code": [], pca_name: []}
     for k in range(FOLDS):
-        held, pick, learn = roles(h["song"].shape[1], k)
+        held, pick, learn = roles(h["song"].shape[1], k, learn_folds)
         rows, val_rows = learn[song], pick[song]
         _, _, model = sdae.train_all(base, trainer, x[rows], x[val_rows],
                                      songs=(song[rows], song[val_rows]))
@@ -193,6 +199,9 @@ def main() -> None:
     ap.add_argument("--variant", action="append", choices=sorted(VARIANTS))
     ap.add_argument("--seeds", default="0")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--learn-folds", type=int, default=FOLDS - 2,
+                    help="folds the autoencoder learns from: 3 (about 97 songs), 1 (about 32, a "
+                         "small collection); entries of fewer get a _learnN suffix")
     ap.add_argument("--groups", action="store_true",
                     help="also each feature group's raw top-1 in the same folds (no training)")
     args = ap.parse_args()
@@ -211,10 +220,11 @@ def main() -> None:
     for variant in args.variant or ["default"]:
         for seed in (int(s) for s in args.seeds.split(",")):
             log(f"{variant} seed {seed}")
-            res = run(args.data, h, VARIANTS[variant], seed, log)
+            res = run(args.data, h, VARIANTS[variant], seed, log, args.learn_folds)
             res["params"] = VARIANTS[variant]
             results = json.loads(OUT.read_text()) if OUT.exists() else {}   # other runs' too
-            results[f"{variant}_seed{seed}_{h['song'].shape[2]}d"] = res   # the layout too
+            small = "" if args.learn_folds == FOLDS - 2 else f"_learn{args.learn_folds}"
+            results[f"{variant}_seed{seed}_{h['song'].shape[2]}d{small}"] = res   # the layout too
             log(f"{variant} seed {seed}: " + json.dumps({k: {m: round(v[m], 3) for m in ("top1", "mrr")}
                                                           for k, v in res.items() if k != "params"}))
             save_json(OUT, results)

@@ -37,6 +37,18 @@ def test_every_song_is_scored_once_and_never_learned_from_in_its_fold(cv):
     assert np.array_equal(held_count, np.ones(n, int))
 
 
+def test_a_small_collection_learns_from_one_fold_with_the_same_held_songs(cv):
+    n = 161
+    for k in range(cv.FOLDS):
+        held, pick, learn = cv.roles(n, k)
+        h1, p1, l1 = cv.roles(n, k, learn_folds=1)
+        assert np.array_equal(h1, held) and np.array_equal(p1, pick)
+        assert not (l1 & (h1 | p1)).any() and (l1 <= learn).all()
+        assert l1.sum() in (n // cv.FOLDS, n // cv.FOLDS + 1)
+    with pytest.raises(ValueError, match="learn_folds"):
+        cv.roles(n, 0, learn_folds=4)
+
+
 def test_pooled_figures_count_every_half_of_every_fold(cv):
     ranks = {"code": [np.array([1, 1, 2, 4]), np.array([1, 3])]}
     f = cv.figures(ranks)["code"]
