@@ -1,4 +1,5 @@
-"""sdae.linear_path: each layer starts as PCA of its input and its gated units learn the rest;
+"""sdae.linear_path: each layer starts as PCA of its input (under its loss's weights) and its
+gated units learn the rest;
 sdae.noise_rescale: masked rows keep their expected value."""
 
 import dataclasses
@@ -8,12 +9,15 @@ import pytest
 import torch
 
 from songcoder.config import ConfigError, SdaeConfig
+from songcoder.features import layout
 from songcoder.pca import PCA
+from songcoder.sdae import regularizers as R
 from songcoder.sdae.data import DeviceBatches, mask
 from songcoder.sdae.layer import DenoisingLayer
 from songcoder.sdae.serving import encode, load, reconstruct
 from songcoder.sdae.stack import DeepAutoencoder
 from songcoder.sdae.train import make_layer, save, train_all
+from songcoder.sdae.weights import feature_weights
 
 
 def _rel(x_hat, x, mean):
@@ -42,6 +46,32 @@ def test_an_untrained_stack_is_pca_of_the_code_size(songs, small_cfg):
     # deeper layers reconstruct codes through a non-linear branch, gated shut at the start
     assert layers[1].kwargs["out_activation"] == cfg.activation
     assert float(layers[1].dec_gate.abs().sum()) == 0.0 and float(layers[0].gate.abs().sum()) == 0.0
+
+
+def test_a_weighted_loss_starts_at_its_own_linear_optimum():
+    """With loudness dims weighted 8x, the best rank-k linear map is PCA of x * sqrt(w) read
+    back through 1 / sqrt(w), not PCA of x: the layer starts there, and so starts with a lower
+    weighted error than a PCA start (and a higher plain one: the loss, not PCA, decides)."""
+    rng = np.random.default_rng(0)
+    # rhythm dims: 6 strong directions; loudness dims: 3 weaker ones of their own; some noise
+    x = 0.1 * rng.normal(size=(200, layout.DIM))
+    x[:, layout.RHYTHM] += rng.normal(size=(200, 6)) @ rng.normal(size=(6, 1152))
+    x[:, layout.LOUDNESS] += 0.6 * rng.normal(size=(200, 3)) @ rng.normal(size=(3, 330))
+    x = x.astype(np.float32)
+    w = feature_weights(layout.DIM, 8.0, 1.0)
+    starts = {}
+    for name, weight in (("weighted", w), ("plain", None)):
+        layer = DenoisingLayer(layout.DIM, 6, activation="tanh", tied=False, linear_path=True)
+        layer.set_loss_weight(weight)
+        layer.init_linear(x)
+        with torch.no_grad():
+            starts[name] = layer(torch.from_numpy(x))
+    s = np.sqrt(w.numpy())
+    optimum = PCA.fit(x * s, 6).reconstruct(x * s) / s
+    np.testing.assert_allclose(starts["weighted"].numpy(), optimum, atol=1e-4)
+    t = torch.from_numpy(x)
+    assert R.half_sse(starts["weighted"], t, w) < 0.95 * R.half_sse(starts["plain"], t, w)
+    assert R.half_sse(starts["plain"], t) < R.half_sse(starts["weighted"], t)
 
 
 def test_more_units_than_rows_leave_the_extra_units_without_a_linear_path():

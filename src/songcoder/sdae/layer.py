@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -86,18 +87,24 @@ class DenoisingLayer(nn.Module):
 
     @torch.no_grad()
     def init_linear(self, x) -> None:
-        """Set the linear path to PCA of the layer's training input `x` (N, n_in): encoder the
-        top n_out components (units beyond min(N, n_in) get none), decoder their transpose and
-        the mean. A stack of such layers starts as PCA of the song vectors at the code's size."""
+        """Set the linear path to the best rank-n_out linear map of the layer's training input
+        `x` (N, n_in) under its own loss: PCA of x, or, with a loss weight w set
+        (`set_loss_weight`, before this call), PCA of x * sqrt(w), read back through 1/sqrt(w),
+        which is what minimises the weighted squared error. Encoder the top n_out components
+        (units beyond min(N, n_in) get none), decoder their transpose and the mean. A stack of
+        such layers starts where a linear code of the song vectors would, at the code's size."""
         if not self.kwargs["linear_path"]:
             raise ValueError("init_linear: this layer has no linear path (linear_path false)")
-        pca = PCA.fit(x, self.n_out)
+        s = (torch.ones(self.n_in, dtype=torch.float64) if self.loss_weight is None
+             else self.loss_weight.to(torch.float64).sqrt().cpu())
+        pca = PCA.fit(np.asarray(x, np.float64) * s.numpy(), self.n_out)
         u = torch.zeros(self.n_out, self.n_in, dtype=torch.float64)
         u[:pca.k] = torch.from_numpy(pca.components)
-        mean = torch.from_numpy(pca.mean)
-        self.lin_weight.copy_(u)                                             # copy_ casts to float32
-        self.lin_bias.copy_(-u @ mean)
-        (self.lin_dec_weight if self.split_decoder else self.dec_weight).copy_(u.t())
+        mean = torch.from_numpy(pca.mean) / s                                # x's own mean
+        enc = u * s                                                          # reads x * sqrt(w)
+        self.lin_weight.copy_(enc)                                           # copy_ casts to float32
+        self.lin_bias.copy_(-enc @ mean)
+        (self.lin_dec_weight if self.split_decoder else self.dec_weight).copy_(u.t() / s[:, None])
         self.dec_bias.copy_(mean)
 
     def input_weights(self) -> torch.Tensor:

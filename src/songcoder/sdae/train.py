@@ -90,11 +90,11 @@ def pretrain_layer(cfg: SdaeConfig, trainer_cfg: TrainerConfig, k: int, x_train,
         raise ValueError(f"layer k: expected 1..{len(cfg.layers)}, got {k}")
     L.seed_everything(cfg.seed + k, verbose=False)                       # the initial weights
     layer = make_layer(cfg, k, int(x_train.shape[1]))
-    if cfg.linear_path:                          # the layer starts as PCA of its input
-        layer.init_linear(x_train)
     if k == 1:                                   # the only layer that sees the song vector
         layer.set_loss_weight(feature_weights(layer.n_in, cfg.pretrain_loudness_weight,
                                               cfg.extended_weight))
+    if cfg.linear_path:          # the layer starts as the best linear map under its loss
+        layer.init_linear(x_train)
     metrics, _ = _fit(layer, cfg, trainer_cfg, stage=f"pretrain_{k}", epochs=cfg.pretrain_epochs,
                       lr=cfg.lr, noise=cfg.noise, seed=cfg.seed + k, x_train=x_train, x_val=x_val,
                       ckpt_dir=ckpt_dir, logger=logger, songs=songs, **trainer_kw)
