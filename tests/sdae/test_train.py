@@ -21,7 +21,10 @@ def test_greedy_pretraining_then_finetuning_learns(songs, small_cfg, cpu, tmp_pa
         m, layer = pretrain_layer(small_cfg, cpu, k, a, b)
         assert m["epochs"] == small_cfg.pretrain_epochs == len(m["history"])
         assert np.isfinite(m["val/rel_error"])
-        hist = [h["train_loss"] for h in m["history"]]
+        # Learning is read on the held-out rows: each layer starts at the linear optimum of its
+        # loss, and the train loss of 4 batches with fresh masks moves ±15 % from epoch to epoch
+        # (243, 192, 251 at layer 2), while the val loss of the same objective falls steadily.
+        hist = [h["val_loss"] for h in m["history"]]
         assert hist[-1] < hist[0]
         layers.append(layer)
         a, b = encode(layer, a), encode(layer, b)
