@@ -578,13 +578,13 @@ def register_encoder(run: StageRun, serving_class: str, artifacts: Mapping[str, 
             best, best_version = _score(champ.tags.get("val_mrr")), champ.version
             promoted = _score(val_mrr) > best
         except mlflow.exceptions.MlflowException:     # the corpus's first encoder
-            best, best_version, promoted = None, version, True
+            best, best_version, promoted = -math.inf, version, True
         if promoted:
             best_version = version
             _retry(client.set_registered_model_alias, ENCODER_NAME, alias, version)
         _retry(client.set_registered_model_alias, ENCODER_NAME, "champion", str(best_version))
     return {"version": int(version), "champion": promoted,
-            "previous_champion_val_mrr": None if best is None or best == -math.inf else best,
+            "previous_champion_val_mrr": best if math.isfinite(best) else None,  # none or unscored
             "fingerprint": fingerprint, "alias": alias}
 
 
