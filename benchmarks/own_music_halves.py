@@ -27,7 +27,7 @@ from songcoder.atomic import save_json
 from songcoder.cli import Encoder
 from songcoder.config import load_section
 from songcoder.evaluate import librosa_baseline
-from songcoder.evaluate.retrieval import partner_ranks
+from songcoder.evaluate.retrieval import mrr_halves, top1_halves, zscorer
 from songcoder.features.extract import song_vector_kwargs
 from songcoder.parallel import imap
 from songcoder.pca import PCA
@@ -40,14 +40,13 @@ OUT = Path(__file__).parent / "results" / "own_music_halves.json"
 
 def _z(a: np.ndarray) -> np.ndarray:
     """(2, N, D) z-scored over all 2N halves (the issue's protocol)."""
-    flat = a.reshape(-1, a.shape[-1])
-    return (a - flat.mean(0)) / (flat.std(0) + 1e-9)
+    return zscorer(a.reshape(-1, a.shape[-1]))(a)
 
 
 def _score(a: np.ndarray, keep: np.ndarray) -> dict:
-    r = partner_ranks(a[0, keep], a[1, keep])
-    return {"top1": round(float((r == 1).mean()), 4), "mrr": round(float((1 / r).mean()), 4),
-            "halves": int(r.size)}
+    first, second = a[0, keep], a[1, keep]
+    return {"top1": round(top1_halves(first, second), 4),
+            "mrr": round(mrr_halves(first, second), 4), "halves": 2 * int(keep.sum())}
 
 
 def main() -> None:
