@@ -156,7 +156,7 @@ def test_encoder_top1_finds_each_songs_own_vector(tmp_path):
     raw = np.stack([song_features(s, sr, **kw).vector for s in songs])
     mean, std = raw.mean(0), raw.std(0) + 1e-3
     layer = make_layer(SdaeConfig(), 1, raw.shape[1]).eval()     # dims from the data
-    layer.init_linear(normalise(raw, mean, std))         # the default layer starts as PCA
+    layer.init_linear(normalise(raw, mean, std))         # the default layer's linear start
     enc = SongCodeJudge(SongEncoder(layer, mean, std), encode(layer, normalise(raw, mean, std)),
                         [f"s{i}" for i in range(4)], kw)
     assert all(enc.top1(s, sr, f"s{i}") for i, s in enumerate(songs))

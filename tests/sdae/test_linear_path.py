@@ -37,7 +37,9 @@ def _pca_stack(cfg, x):
 
 def test_an_untrained_stack_is_pca_of_the_code_size(songs, small_cfg):
     tr, va, _ = songs
-    cfg = dataclasses.replace(small_cfg, linear_path=True)
+    # unweighted loss (layer 1's group weights 1): its linear optimum is plain PCA
+    cfg = dataclasses.replace(small_cfg, linear_path=True, pretrain_loudness_weight=1.0,
+                              extended_weight=1.0)
     layers, model = _pca_stack(cfg, tr)
     pca = PCA.fit(tr, cfg.layers[-1])
     # same reconstruction as PCA-4 on unseen rows, and the code spans PCA's coordinates

@@ -89,7 +89,7 @@ class DenoisingLayer(nn.Module):
     def init_linear(self, x) -> None:
         """Set the linear path to the best rank-n_out linear map of the layer's training input
         `x` (N, n_in) under its own loss: PCA of x, or, with a loss weight w set
-        (`set_loss_weight`, before this call), PCA of x * sqrt(w), read back through 1/sqrt(w),
+        (`set_loss_weight`; `train.make_layer` sets layer 1's at birth), PCA of x * sqrt(w), read back through 1/sqrt(w),
         which is what minimises the weighted squared error. Encoder the top n_out components
         (units beyond min(N, n_in) get none), decoder their transpose and the mean. A stack of
         such layers starts where a linear code of the song vectors would, at the code's size."""

@@ -27,8 +27,10 @@ from songcoder.training import make_trainer, resume_path
 
 
 def make_layer(cfg: SdaeConfig, k: int, n_in: int) -> DenoisingLayer:
-    """Layer k (1-based) mapping n_in -> cfg.layers[k-1]."""
-    return DenoisingLayer(
+    """Layer k (1-based) mapping n_in -> cfg.layers[k-1], with its loss: layer 1, the only one
+    that sees the song vector, weighs its feature groups (`feature_weights`). The weight is set
+    here, at birth, because `init_linear` starts the linear path at that loss's optimum."""
+    layer = DenoisingLayer(
         n_in, cfg.layers[k - 1], activation=cfg.activation,
         # layer 1 reconstructs normalised features (any sign): linear; deeper layers reconstruct
         # codes in the activation's range; rank-ordered layer 1 uses the O(H^2) linear form.
@@ -36,6 +38,10 @@ def make_layer(cfg: SdaeConfig, k: int, n_in: int) -> DenoisingLayer:
         tied=cfg.tied, regularizer=cfg.regularizer, sparsity_target=cfg.sparsity_target,
         sparsity_weight=cfg.sparsity_weight, weight_decay=cfg.weight_decay,
         linear_path=cfg.linear_path)
+    if k == 1:
+        layer.set_loss_weight(feature_weights(n_in, cfg.pretrain_loudness_weight,
+                                              cfg.extended_weight))
+    return layer
 
 
 def _fit(net: nn.Module, cfg: SdaeConfig, trainer_cfg: TrainerConfig, *, stage: str, epochs: int,
@@ -90,9 +96,6 @@ def pretrain_layer(cfg: SdaeConfig, trainer_cfg: TrainerConfig, k: int, x_train,
         raise ValueError(f"layer k: expected 1..{len(cfg.layers)}, got {k}")
     L.seed_everything(cfg.seed + k, verbose=False)                       # the initial weights
     layer = make_layer(cfg, k, int(x_train.shape[1]))
-    if k == 1:                                   # the only layer that sees the song vector
-        layer.set_loss_weight(feature_weights(layer.n_in, cfg.pretrain_loudness_weight,
-                                              cfg.extended_weight))
     if cfg.linear_path:          # the layer starts as the best linear map under its loss
         layer.init_linear(x_train)
     metrics, _ = _fit(layer, cfg, trainer_cfg, stage=f"pretrain_{k}", epochs=cfg.pretrain_epochs,
